@@ -1,0 +1,76 @@
+//! `rsinfer`: YOLO object detection with ONNX Runtime, attaching detections as
+//! `GstVideoRegionOfInterestMeta` (see [`crate::detection`]).
+
+use gst::glib;
+use gst::prelude::*;
+
+mod imp;
+
+glib::wrapper! {
+    pub struct RsInfer(ObjectSubclass<imp::RsInfer>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
+}
+
+/// Which output decoder to use.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsInferModelType")]
+pub enum ModelType {
+    #[default]
+    #[enum_value(name = "Auto: chosen from the output shape", nick = "auto")]
+    Auto = 0,
+    #[enum_value(name = "YOLOv5/v7: [1, N, 5+C]", nick = "yolov5")]
+    YoloV5 = 1,
+    #[enum_value(name = "YOLOv8/YOLO11: [1, 4+C, N]", nick = "yolov8")]
+    YoloV8 = 2,
+    #[enum_value(name = "End-to-end (NMS in the model): [1, K, 6]", nick = "end-to-end")]
+    EndToEnd = 3,
+}
+
+/// How the frame is fitted into the model input.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsInferResize")]
+pub enum Resize {
+    #[default]
+    #[enum_value(name = "Letterbox: keep the aspect ratio, pad", nick = "letterbox")]
+    Letterbox = 0,
+    #[enum_value(name = "Stretch: scale each axis to fill the input", nick = "stretch")]
+    Stretch = 1,
+}
+
+/// ONNX Runtime execution provider.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsInferExecutionProvider")]
+pub enum ExecutionProvider {
+    #[default]
+    #[enum_value(name = "CPU", nick = "cpu")]
+    Cpu = 0,
+    #[enum_value(name = "CUDA (falls back to CPU with a warning)", nick = "cuda")]
+    Cuda = 1,
+    #[enum_value(
+        name = "TensorRT (falls back to CPU with a warning)",
+        nick = "tensorrt"
+    )]
+    TensorRt = 2,
+    #[enum_value(
+        name = "OpenVINO (falls back to CPU with a warning)",
+        nick = "openvino"
+    )]
+    OpenVino = 3,
+}
+
+pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    #[cfg(feature = "doc")]
+    {
+        ModelType::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Resize::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        ExecutionProvider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+    }
+    gst::Element::register(
+        Some(plugin),
+        "rsinfer",
+        gst::Rank::NONE,
+        RsInfer::static_type(),
+    )
+}
