@@ -201,6 +201,18 @@ pub fn loaded_sessions() -> usize {
     cache.values().filter(|w| w.strong_count() > 0).count()
 }
 
+/// Number of sessions currently loaded from the model file `path` (any options).
+pub fn sessions_for(path: &Path) -> usize {
+    let Ok(path) = path.canonicalize() else {
+        return 0;
+    };
+    let cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache
+        .iter()
+        .filter(|(k, w)| k.path == path && w.strong_count() > 0)
+        .count()
+}
+
 fn check_file(path: &Path) -> Result<PathBuf, LoadError> {
     if path.as_os_str().is_empty() {
         return Err(LoadError::NotFound("no model file set".into()));
@@ -385,10 +397,12 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
         let value = &outputs[output_name.as_str()];
         match value.try_extract_tensor::<f32>() {
             Ok((shape, _)) => shape.to_vec(),
-            Err(_) => return Err(LoadError::Unsupported(format!(
+            Err(_) => {
+                return Err(LoadError::Unsupported(format!(
                 "model '{}': output '{output_name}' is not a float32 tensor; it has {signature}",
                 options.path.display()
-            ))),
+            )))
+            }
         }
     };
     let warm_up = started.elapsed();

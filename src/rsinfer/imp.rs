@@ -198,11 +198,11 @@ impl ObjectSubclass for RsInfer {
 
 fn map_load_error(e: &LoadError) -> gst::ErrorMessage {
     match e {
-        LoadError::Runtime(s) => gst::error_msg!(gst::LibraryError::Init, ["{}", s]),
-        LoadError::NotFound(s) => gst::error_msg!(gst::ResourceError::NotFound, ["{}", s]),
-        LoadError::Unreadable(s) => gst::error_msg!(gst::ResourceError::OpenRead, ["{}", s]),
-        LoadError::Corrupt(s) => gst::error_msg!(gst::StreamError::Decode, ["{}", s]),
-        LoadError::Unsupported(s) => gst::error_msg!(gst::StreamError::WrongType, ["{}", s]),
+        LoadError::Runtime(s) => gst::error_msg!(gst::LibraryError::Init, ("{}", s)),
+        LoadError::NotFound(s) => gst::error_msg!(gst::ResourceError::NotFound, ("{}", s)),
+        LoadError::Unreadable(s) => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", s)),
+        LoadError::Corrupt(s) => gst::error_msg!(gst::StreamError::Decode, ("{}", s)),
+        LoadError::Unsupported(s) => gst::error_msg!(gst::StreamError::WrongType, ("{}", s)),
     }
 }
 
@@ -217,14 +217,14 @@ impl RsInfer {
             let text = std::fs::read_to_string(path).map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenRead,
-                    ["Cannot read labels file '{}': {}", path, e]
+                    ("Cannot read labels file '{}': {}", path, e)
                 )
             })?;
             let labels = yolo::parse_labels_file(&text);
             if labels.is_empty() {
                 return Err(gst::error_msg!(
                     gst::ResourceError::Read,
-                    ["Labels file '{}' holds no label", path]
+                    ("Labels file '{}' holds no label", path)
                 ));
             }
             labels
@@ -244,11 +244,11 @@ impl RsInfer {
                 gst::element_imp_warning!(
                     self,
                     gst::StreamError::Format,
-                    [
+                    (
                         "The model has {} classes but {} labels were given; missing ones are named class<N>",
                         c,
                         labels.len()
-                    ]
+                    )
                 );
             }
             while labels.len() < c {
@@ -277,7 +277,7 @@ impl RsInfer {
         };
         let frame =
             gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info).map_err(|_| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ["Cannot map the frame"]);
+                gst::element_imp_error!(self, gst::StreamError::Format, ("Cannot map the frame"));
                 gst::FlowError::Error
             })?;
         let n_planes = frame.n_planes() as usize;
@@ -301,7 +301,7 @@ impl RsInfer {
             &mut state.tensor,
         )
         .map_err(|e| {
-            gst::element_imp_error!(self, gst::StreamError::Format, ["Bad frame: {}", e]);
+            gst::element_imp_error!(self, gst::StreamError::Format, ("Bad frame: {}", e));
             gst::FlowError::Error
         })?;
         drop(frame);
@@ -317,10 +317,10 @@ impl RsInfer {
                         gst::element_imp_warning!(
                             self,
                             gst::LibraryError::Settings,
-                            [
+                            (
                                 "classes names unknown labels {:?}; they are ignored",
                                 unknown
-                            ]
+                            )
                         );
                         let known: Vec<String> = spec
                             .split(',')
@@ -353,12 +353,12 @@ impl RsInfer {
                 gst::element_imp_error!(
                     self,
                     gst::LibraryError::Failed,
-                    ["Inference failed: {}", e]
+                    ("Inference failed: {}", e)
                 );
                 gst::FlowError::Error
             })?;
         decoded.map_err(|e| {
-            gst::element_imp_error!(self, gst::StreamError::Decode, ["Bad model output: {}", e]);
+            gst::element_imp_error!(self, gst::StreamError::Decode, ("Bad model output: {}", e));
             gst::FlowError::Error
         })?;
 
@@ -641,7 +641,7 @@ impl BaseTransformImpl for RsInfer {
         let Some(location) = settings.model_location.clone().filter(|l| !l.is_empty()) else {
             return Err(gst::error_msg!(
                 gst::ResourceError::NotFound,
-                ["model-location is not set: give the path of a YOLO .onnx model"]
+                ("model-location is not set: give the path of a YOLO .onnx model")
             ));
         };
         let options = ModelOptions {
@@ -668,7 +668,7 @@ impl BaseTransformImpl for RsInfer {
             model.info.provider.name()
         );
         for w in &model.info.warnings {
-            gst::element_imp_warning!(self, gst::LibraryError::Init, ["{}", w]);
+            gst::element_imp_warning!(self, gst::LibraryError::Init, ("{}", w));
         }
         let hint = match settings.model_type {
             ModelType::Auto => LayoutHint::Auto,
@@ -685,12 +685,12 @@ impl BaseTransformImpl for RsInfer {
         .map_err(|e| {
             gst::error_msg!(
                 gst::StreamError::WrongType,
-                [
+                (
                     "Model '{}': {}; the model has {}",
                     options.path.display(),
                     e,
                     model.info.signature
-                ]
+                )
             )
         })?;
         gst::info!(CAT, imp = self, "Decoding as {}", layout);
@@ -702,11 +702,11 @@ impl BaseTransformImpl for RsInfer {
             let keep = resolve_classes(spec, &labels).map_err(|unknown| {
                 gst::error_msg!(
                     gst::LibraryError::Settings,
-                    [
+                    (
                         "classes names {:?}, which the model's labels {:?} do not contain",
                         unknown,
                         labels
-                    ]
+                    )
                 )
             })?;
             filter = ClassFilter {
@@ -894,7 +894,7 @@ impl BaseTransformImpl for RsInfer {
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
-                ["No caps before the first buffer"]
+                ("No caps before the first buffer")
             );
             return Err(gst::FlowError::NotNegotiated);
         };

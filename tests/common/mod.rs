@@ -1,0 +1,117 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+/// Initialises GStreamer and registers the plugin statically (no GST_PLUGIN_PATH needed).
+pub fn init() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        gst::init().unwrap();
+        gstrsvision::plugin_register_static().expect("register rsvision");
+    });
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the repository (benchmark models and sample videos).
+pub fn shared() -> PathBuf {
+    let p = root().join("../shared");
+    assert!(
+        p.is_dir(),
+        "{} is missing: the tests read ../shared/models and ../shared/video",
+        p.display()
+    );
+    p
+}
+
+/// The shipped demo model.
+pub fn shapes_model() -> PathBuf {
+    root().join("models/rsvision-shapes.onnx")
+}
+
+/// The Python of the project's venv (onnxruntime, numpy, pillow), made by scripts/setup.sh.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("RSVISION_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = std::env::var_os("RSVISION_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/rsvision/venv")
+        });
+    let p = venv.join("bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh first",
+        p.display()
+    );
+    p
+}
+
+/// A fresh temporary directory under the target directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let p = root().join("target/test-tmp").join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64
+}
+
+/// Runs a pipeline to EOS, panicking on an error message or after `timeout_s` seconds.
+pub fn run_to_eos(pipeline: &gst::Pipeline, timeout_s: u64) {
+    use gst::prelude::*;
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("pipeline plays");
+    let bus = pipeline.bus().unwrap();
+    let mut done = false;
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(timeout_s)) {
+        match msg.view() {
+            gst::MessageView::Eos(..) => {
+                done = true;
+                break;
+            }
+            gst::MessageView::Error(e) => {
+                pipeline.set_state(gst::State::Null).unwrap();
+                panic!(
+                    "pipeline error from {:?}: {} ({:?})",
+                    e.src().map(|s| s.path_string()),
+                    e.error(),
+                    e.debug()
+                );
+            }
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(done, "no EOS within {timeout_s} s");
+}
