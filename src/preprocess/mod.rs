@@ -53,6 +53,14 @@ impl YuvMatrix {
     }
 }
 
+/// How YUV frames are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Colorimetry {
+    pub matrix: YuvMatrix,
+    /// Full range (0..255) instead of limited range (16..235 / 16..240).
+    pub full_range: bool,
+}
+
 /// How the frame is fitted into the model input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ResizeMode {
@@ -271,7 +279,7 @@ impl YuvCoefficients {
 
 impl Preprocessor {
     /// A converter for `format` frames of `frame_width` x `frame_height` into a
-    /// `input_width` x `input_height` input. `matrix` and `full_range` describe YUV input.
+    /// `input_width` x `input_height` input. `colorimetry` describes YUV input.
     pub fn new(
         format: PixelFormat,
         frame_width: usize,
@@ -279,8 +287,7 @@ impl Preprocessor {
         input_width: usize,
         input_height: usize,
         mode: ResizeMode,
-        matrix: YuvMatrix,
-        full_range: bool,
+        colorimetry: Colorimetry,
     ) -> Self {
         let letterbox = Letterbox::new(frame_width, frame_height, input_width, input_height, mode);
         let full = Grid::new(&letterbox, false);
@@ -336,7 +343,10 @@ impl Preprocessor {
                 (
                     [y, u, v],
                     Some(Grid::new(&letterbox, true)),
-                    Some(YuvCoefficients::new(matrix, full_range)),
+                    Some(YuvCoefficients::new(
+                        colorimetry.matrix,
+                        colorimetry.full_range,
+                    )),
                 )
             }
         };
@@ -492,4 +502,5 @@ impl Preprocessor {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests;

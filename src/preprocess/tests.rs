@@ -93,7 +93,7 @@ fn run(format: PixelFormat, w: usize, h: usize, iw: usize, ih: usize, mode: Resi
             }
         }
     }
-    let mut pre = Preprocessor::new(format, w, h, iw, ih, mode, YuvMatrix::Bt601, false);
+    let mut pre = Preprocessor::new(format, w, h, iw, ih, mode, Colorimetry::default());
     let mut tensor = vec![f32::NAN; pre.tensor_len()];
     pre.fill_padding(&mut tensor, 114);
     pre.convert(
@@ -164,8 +164,7 @@ fn run_yuv(format: PixelFormat, w: usize, h: usize, iw: usize, ih: usize) {
         iw,
         ih,
         ResizeMode::Letterbox,
-        YuvMatrix::Bt601,
-        false,
+        Colorimetry::default(),
     );
     let mut tensor = vec![0.0; pre.tensor_len()];
     pre.fill_padding(&mut tensor, 114);
@@ -255,8 +254,7 @@ fn short_planes_are_an_error_not_a_panic() {
         32,
         32,
         ResizeMode::Letterbox,
-        YuvMatrix::Bt601,
-        false,
+        Colorimetry::default(),
     );
     let mut tensor = vec![0.0; pre.tensor_len()];
     let data = vec![0u8; 64 * 3 * 47];
@@ -289,8 +287,7 @@ fn padding_is_filled_and_content_untouched() {
         64,
         64,
         ResizeMode::Letterbox,
-        YuvMatrix::Bt601,
-        false,
+        Colorimetry::default(),
     );
     let mut t = vec![-1.0; pre.tensor_len()];
     pre.fill_padding(&mut t, 114);

@@ -49,7 +49,7 @@ use gst_video::prelude::*;
 use super::{ExecutionProvider, ModelType, Resize};
 use crate::detection::{self, Detection};
 use crate::onnx::{self, LoadError, Model, ModelOptions, Provider};
-use crate::preprocess::{FrameData, PixelFormat, Preprocessor, ResizeMode, YuvMatrix};
+use crate::preprocess::{Colorimetry, FrameData, PixelFormat, Preprocessor, ResizeMode, YuvMatrix};
 use crate::yolo::{self, DecodeScratch, Layout, LayoutHint};
 
 // Lock order: `settings` and `qos` are leaf locks, taken alone and released at once;
@@ -788,8 +788,7 @@ impl BaseTransformImpl for RsInfer {
             state.model.info.input_width,
             state.model.info.input_height,
             state.resize,
-            matrix,
-            full_range,
+            Colorimetry { matrix, full_range },
         );
         state.tensor.clear();
         state.tensor.resize(pre.tensor_len(), 0.0);

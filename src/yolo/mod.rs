@@ -222,7 +222,7 @@ pub fn decode(
             let stride = 5 + classes;
             for row in data[..anchors * stride].chunks_exact(stride) {
                 let obj = row[4];
-                if !(obj >= conf_threshold) {
+                if obj.is_nan() || obj < conf_threshold {
                     continue;
                 }
                 let mut best = f32::NEG_INFINITY;
@@ -254,7 +254,7 @@ pub fn decode(
             for row in data[..rows * 6].chunks_exact(6) {
                 let score = row[4];
                 let class = row[5];
-                if !(score >= conf_threshold) || !score.is_finite() || !(class >= 0.0) {
+                if !score.is_finite() || score < conf_threshold || class.is_nan() || class < 0.0 {
                     continue;
                 }
                 let class = class.round() as usize;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The demo, on a fresh Debian 12 machine: installs what is missing (scripts/setup.sh),
+# builds the plugin (release), runs the shipped detector (models/rsvision-shapes.onnx) over
+# the shipped sample video (data/sample-shapes.mp4) with rsinfer, prints the detections per
+# class and the frame rate, and writes out/detections.jsonl (one line per frame).
+#
+# Override with: scripts/demo.sh [VIDEO [MODEL]]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/setup.sh
+
+video="${1:-data/sample-shapes.mp4}"
+model="${2:-models/rsvision-shapes.onnx}"
+mkdir -p out
+
+cargo build --locked --release --lib --example detect
+echo "== rsinfer on $video with $model"
+target/release/examples/detect "$video" "$model" --jsonl out/detections.jsonl
+echo "== outputs: out/detections.jsonl"
+echo "== use it in your own pipelines with: export GST_PLUGIN_PATH=$PWD/target/release"

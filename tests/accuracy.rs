@@ -1,0 +1,178 @@
+//! Accuracy of the shipped model (models/rsvision-shapes.onnx) on freshly rendered scenes it
+//! was never trained on, through the element in a real pipeline:
+//! `filesrc ! decodebin ! rsinfer ! appsink` on an H.264 MP4 of the scenes, compared with the
+//! renderer's ground truth. Bar: precision and recall >= 0.9 at IoU 0.5.
+
+mod common;
+
+use common::{init, python, root, shapes_model, TempDir};
+use gst::prelude::*;
+use gstrsvision::detection::{self, Detection};
+
+/// Seeds the training script never uses (training/README.md lists the training seeds).
+const SEEDS: [(u64, u32, u32, usize); 2] =
+    [(77_000_001, 640, 480, 60), (77_000_002, 1280, 720, 30)];
+
+#[derive(Debug, Clone)]
+struct Truth {
+    label: String,
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+}
+
+fn render(dir: &std::path::Path, seed: u64, w: u32, h: u32, count: usize) -> Vec<Vec<Truth>> {
+    let status = std::process::Command::new(python())
+        .arg(root().join("training/render.py"))
+        .args([
+            "scenes",
+            "--seed",
+            &seed.to_string(),
+            "--count",
+            &count.to_string(),
+        ])
+        .args(["--width", &w.to_string(), "--height", &h.to_string()])
+        .arg("--out")
+        .arg(dir)
+        .status()
+        .expect("run training/render.py");
+    assert!(status.success(), "render.py failed");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+    truth["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["objects"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| Truth {
+                    label: o["label"].as_str().unwrap().to_string(),
+                    x0: o["x_min"].as_f64().unwrap(),
+                    y0: o["y_min"].as_f64().unwrap(),
+                    x1: o["x_max"].as_f64().unwrap(),
+                    y1: o["y_max"].as_f64().unwrap(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn encode(dir: &std::path::Path, w: u32, h: u32) -> std::path::PathBuf {
+    let mp4 = dir.join("scenes.mp4");
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={} blocksize={} ! rawvideoparse format=rgb width={w} height={h} framerate=30/1 \
+         ! videoconvert ! x264enc pass=quant quantizer=18 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
+        dir.join("frames.rgb").display(),
+        w * h * 3,
+        mp4.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    common::run_to_eos(&pipeline, 300);
+    mp4
+}
+
+fn detect(mp4: &std::path::Path, w: u32, h: u32) -> Vec<Vec<Detection>> {
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={} ! decodebin ! rsinfer model-location={} ! appsink name=sink sync=false",
+        mp4.display(),
+        shapes_model().display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline
+        .by_name("sink")
+        .unwrap()
+        .downcast::<gst_app::AppSink>()
+        .unwrap();
+    let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let f = frames.clone();
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |s| {
+                let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let buf = sample.buffer().unwrap();
+                f.lock()
+                    .unwrap()
+                    .push((buf.pts(), detection::read(buf, w, h)));
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    common::run_to_eos(&pipeline, 600);
+    let mut frames = std::mem::take(&mut *frames.lock().unwrap());
+    frames.sort_by_key(|(pts, _)| *pts);
+    frames.into_iter().map(|(_, d)| d).collect()
+}
+
+fn iou(d: &Detection, t: &Truth) -> f64 {
+    let iw = (d.x_max().min(t.x1) - d.x.max(t.x0)).max(0.0);
+    let ih = (d.y_max().min(t.y1) - d.y.max(t.y0)).max(0.0);
+    let inter = iw * ih;
+    inter / (d.width * d.height + (t.x1 - t.x0) * (t.y1 - t.y0) - inter)
+}
+
+/// Greedy matching by descending confidence: (true positives, detections, truths).
+fn score(dets: &[Vec<Detection>], truth: &[Vec<Truth>]) -> (usize, usize, usize) {
+    let (mut tp, mut nd, mut nt) = (0, 0, 0);
+    for (d, t) in dets.iter().zip(truth) {
+        let mut d: Vec<&Detection> = d.iter().collect();
+        d.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        let mut used = vec![false; t.len()];
+        for det in &d {
+            let best = t
+                .iter()
+                .enumerate()
+                .filter(|(i, tr)| !used[*i] && tr.label == det.label)
+                .map(|(i, tr)| (i, iou(det, tr)))
+                .filter(|(_, v)| *v >= 0.5)
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((i, _)) = best {
+                used[i] = true;
+                tp += 1;
+            }
+        }
+        nd += d.len();
+        nt += t.len();
+    }
+    (tp, nd, nt)
+}
+
+#[test]
+fn shipped_model_reaches_precision_and_recall_of_0_9_on_unseen_scenes() {
+    init();
+    assert!(
+        shapes_model().exists(),
+        "{} is missing",
+        shapes_model().display()
+    );
+    let (mut tp, mut nd, mut nt) = (0, 0, 0);
+    for (seed, w, h, count) in SEEDS {
+        let dir = TempDir::new(&format!("accuracy-{w}x{h}"));
+        let truth = render(dir.path(), seed, w, h, count);
+        let mp4 = encode(dir.path(), w, h);
+        let dets = detect(&mp4, w, h);
+        assert_eq!(dets.len(), truth.len(), "one result per rendered frame");
+        let (t, d, n) = score(&dets, &truth);
+        println!(
+            "{w}x{h}: {n} objects, {d} detections, {t} correct: precision {:.3} recall {:.3}",
+            t as f64 / d.max(1) as f64,
+            t as f64 / n.max(1) as f64
+        );
+        tp += t;
+        nd += d;
+        nt += n;
+    }
+    let precision = tp as f64 / nd.max(1) as f64;
+    let recall = tp as f64 / nt.max(1) as f64;
+    println!("all: precision {precision:.3} recall {recall:.3} ({nt} objects)");
+    assert!(nt >= 200, "enough objects to measure: {nt}");
+    assert!(precision >= 0.9, "precision {precision:.3} < 0.9");
+    assert!(recall >= 0.9, "recall {recall:.3} < 0.9");
+}
