@@ -633,3 +633,50 @@ fn caps_change_mid_stream_is_followed() {
     let dets = detection::read(&out, 240, 320);
     assert_close(&dets[0], "alpha", (80.0, 140.0, 80.0, 40.0), 0.9);
 }
+
+#[test]
+fn a_file_pipeline_slower_than_real_time_infers_every_frame() {
+    // Regression: the live-source lateness check must not apply to non-live pipelines,
+    // where the bin still sends a (zero) latency event and the clock runs.
+    init();
+    let model = common::shared().join("models/yolov8n_640_random.onnx");
+    let video = common::shared().join("video/sample_640x480.mp4");
+    let pipeline = gst::parse::launch(&format!(
+        "filesrc location={} ! qtdemux ! h264parse ! avdec_h264 ! identity eos-after=40 \
+         ! rsinfer model-location={} threads=1 post-messages=true ! fakesink name=sink sync=false",
+        video.display(),
+        model.display()
+    ))
+    .unwrap()
+    .downcast::<gst::Pipeline>()
+    .unwrap();
+    let sink = pipeline.by_name("sink").unwrap();
+    let buffers = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let b = buffers.clone();
+    sink.static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            b.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            gst::PadProbeReturn::Ok
+        });
+    let bus = pipeline.bus().unwrap();
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut inferred = 0;
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(120)) {
+        match msg.view() {
+            gst::MessageView::Element(e)
+                if e.structure()
+                    .is_some_and(|s| s.name() == "rsinfer-detections") =>
+            {
+                inferred += 1
+            }
+            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Error(e) => panic!("{}", e.error()),
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    let buffers = buffers.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(buffers >= 30, "{buffers} buffers");
+    assert_eq!(inferred, buffers, "every frame of a file is inferred");
+}

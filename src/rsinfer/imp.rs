@@ -178,8 +178,10 @@ struct State {
 struct Qos {
     /// Buffers whose running time ends before this are late.
     earliest_time: Option<gst::ClockTime>,
-    /// Pipeline latency, known in live pipelines.
+    /// Pipeline latency (the bin sends it in non-live pipelines too, as 0).
     latency: Option<gst::ClockTime>,
+    /// Whether upstream is live (from the latency query): only then is the clock a deadline.
+    live: bool,
 }
 
 #[derive(Default)]
@@ -413,9 +415,12 @@ impl RsInfer {
             return true;
         }
         // Live pipelines: compare with the clock. The frame is due at running time + latency.
-        if let (Some(latency), Some(now)) = (qos.latency, self.obj().current_running_time()) {
-            if rt + latency < now {
-                return true;
+        // A non-live pipeline (a file, sync=false) has no deadline: every frame counts.
+        if qos.live {
+            if let (Some(latency), Some(now)) = (qos.latency, self.obj().current_running_time()) {
+                if rt + latency < now {
+                    return true;
+                }
             }
         }
         false
@@ -864,6 +869,7 @@ impl BaseTransformImpl for RsInfer {
                     .map(|s| gst::ClockTime::from_nseconds(s.model.info.warm_up.as_nanos() as u64))
                     .unwrap_or(gst::ClockTime::ZERO);
                 let (live, min, max) = q.result();
+                self.qos.lock().unwrap().live = live;
                 if live {
                     q.set(live, min + ours, max.map(|m| m + ours));
                     gst::debug!(
