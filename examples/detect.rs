@@ -2,10 +2,13 @@
 //! detections of every frame from the buffer metadata.
 //!
 //! ```text
-//! cargo run --release --example detect -- [VIDEO [MODEL]]
+//! cargo run --release --example detect -- [VIDEO [MODEL]] [--jsonl FILE] [--quiet]
 //! ```
 //!
 //! VIDEO defaults to `data/sample-shapes.mp4` and MODEL to `models/rsvision-shapes.onnx`.
+//! `--jsonl FILE` writes one JSON document per frame (`frame`, `pts_ns`, `detections` with
+//! `label`, `label_id`, `confidence`, `x`, `y`, `width`, `height`); `--quiet` prints only
+//! the summary (per-class counts and the frame rate).
 //! The pipeline is `filesrc ! decodebin ! rsinfer ! appsink`; the plugin is registered
 //! statically (`gstrsvision::plugin_register_static()`), so no `GST_PLUGIN_PATH` is needed.
 //! Each frame's detections are read with `gstrsvision::detection::read`, which also reads
@@ -14,7 +17,9 @@
 
 use std::collections::BTreeMap;
 use std::error::Error;
+use std::io::Write;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use gst::prelude::*;
 
@@ -36,21 +41,46 @@ struct Summary {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
+    const USAGE: &str = "usage: detect [VIDEO [MODEL]] [--jsonl FILE] [--quiet]";
+    let mut positional = Vec::new();
+    let mut jsonl = None;
+    let mut quiet = false;
     let mut args = std::env::args().skip(1);
-    let video = args
-        .next()
-        .unwrap_or_else(|| "data/sample-shapes.mp4".into());
-    let model = args
-        .next()
-        .unwrap_or_else(|| "models/rsvision-shapes.onnx".into());
-    if args.next().is_some() {
-        return Err("usage: detect [VIDEO [MODEL]]".into());
-    }
-    for path in [&video, &model] {
-        if !std::path::Path::new(path).is_file() {
-            return Err(format!("{path}: no such file (usage: detect [VIDEO [MODEL]])").into());
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--jsonl" => jsonl = Some(args.next().ok_or(USAGE)?),
+            "--quiet" => quiet = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            _ if a.starts_with("--") => return Err(USAGE.into()),
+            _ => positional.push(a),
         }
     }
+    if positional.len() > 2 {
+        return Err(USAGE.into());
+    }
+    let mut positional = positional.into_iter();
+    let video = positional
+        .next()
+        .unwrap_or_else(|| "data/sample-shapes.mp4".into());
+    let model = positional
+        .next()
+        .unwrap_or_else(|| "models/rsvision-shapes.onnx".into());
+    for path in [&video, &model] {
+        if !std::path::Path::new(path).is_file() {
+            return Err(format!("{path}: no such file ({USAGE})").into());
+        }
+    }
+    let jsonl = match jsonl {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(&p).map_err(|e| format!("{p}: {e}"))?,
+        )),
+        None => None,
+    };
+    let jsonl = Arc::new(Mutex::new(jsonl));
+    let jsonl_cb = jsonl.clone();
 
     gst::init()?;
     gstrsvision::plugin_register_static()?;
@@ -116,12 +146,31 @@ fn main() -> Result<(), Box<dyn Error>> {
                     }
                 }
                 drop(s);
-                println!("{line}");
+                if !quiet {
+                    println!("{line}");
+                }
+                if let Some(out) = jsonl_cb.lock().unwrap().as_mut() {
+                    let doc = serde_json::json!({
+                        "frame": frame,
+                        "pts_ns": buffer.pts().map(|t| t.nseconds()),
+                        "detections": detections.iter().map(|d| serde_json::json!({
+                            "label": d.label,
+                            "label_id": d.label_id,
+                            "confidence": d.confidence,
+                            "x": d.x,
+                            "y": d.y,
+                            "width": d.width,
+                            "height": d.height,
+                        })).collect::<Vec<_>>(),
+                    });
+                    writeln!(out, "{doc}").map_err(|_| gst::FlowError::Error)?;
+                }
                 Ok(gst::FlowSuccess::Ok)
             })
             .build(),
     );
 
+    let started = Instant::now();
     pipeline.set_state(gst::State::Playing)?;
     let bus = pipeline.bus().ok_or("no bus")?;
     let mut result = Ok(());
@@ -145,13 +194,20 @@ fn main() -> Result<(), Box<dyn Error>> {
             _ => {}
         }
     }
+    let elapsed = started.elapsed();
     pipeline.set_state(gst::State::Null)?;
     result?;
+    if let Some(out) = jsonl.lock().unwrap().as_mut() {
+        out.flush()?;
+    }
 
     let s = summary.lock().unwrap();
     println!(
-        "\n{} frames, {} with detections",
-        s.frames, s.frames_with_detections
+        "\n{} frames, {} with detections, {:.1} s: {:.1} frames/s (decode + detection)",
+        s.frames,
+        s.frames_with_detections,
+        elapsed.as_secs_f64(),
+        s.frames as f64 / elapsed.as_secs_f64()
     );
     println!(
         "{:>12} {:>10} {:>8} {:>9} {:>9}",

@@ -65,7 +65,7 @@ fn encode(dir: &std::path::Path, w: u32, h: u32) -> std::path::PathBuf {
     let mp4 = dir.join("scenes.mp4");
     let pipeline = gst::parse::launch(&format!(
         "filesrc location={} blocksize={} ! rawvideoparse format=rgb width={w} height={h} framerate=30/1 \
-         ! videoconvert ! x264enc pass=quant quantizer=18 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
+         ! videoconvert ! video/x-raw,format=I420 ! x264enc pass=quant quantizer=18 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
         dir.join("frames.rgb").display(),
         w * h * 3,
         mp4.display()
