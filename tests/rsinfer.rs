@@ -680,3 +680,23 @@ fn a_file_pipeline_slower_than_real_time_infers_every_frame() {
     assert!(buffers >= 30, "{buffers} buffers");
     assert_eq!(inferred, buffers, "every frame of a file is inferred");
 }
+
+#[test]
+fn live_latency_includes_one_inference() {
+    init();
+    let model = common::shared().join("models/yolov8n_320_random.onnx");
+    let mut h = harness(
+        &[("model-location", &model.to_str().unwrap().to_string())],
+        "RGB",
+        320,
+        240,
+    );
+    h.set_upstream_latency(gst::ClockTime::from_mseconds(10));
+    h.play();
+    let latency = h.query_latency().expect("latency answered");
+    // 10 ms upstream + one inference of a 320x320 YOLOv8n (milliseconds, never zero).
+    assert!(
+        latency > gst::ClockTime::from_mseconds(10) && latency < gst::ClockTime::from_seconds(5),
+        "{latency}"
+    );
+}
