@@ -700,3 +700,46 @@ fn live_latency_includes_one_inference() {
         "{latency}"
     );
 }
+
+/// How many QoS events reach upstream when downstream reports a frame at `ts_ms` as late,
+/// after one inferred frame at 0 ms and 30 frames passed without inference (the interval)
+/// from 33 ms on.
+fn forwarded_qos(qos: bool, ts_ms: u64) -> usize {
+    let mut h = harness(
+        &[
+            ("model-location", &data("const_v8.onnx")),
+            ("inference-interval", &100u32),
+            ("qos", &qos),
+        ],
+        "RGB",
+        320,
+        240,
+    );
+    for n in 0..31 {
+        h.push_and_pull(with_pts(frame("RGB", 320, 240), n))
+            .unwrap();
+    }
+    while h.try_pull_upstream_event().is_some() {}
+    h.push_upstream_event(gst::event::Qos::new(
+        gst::QOSType::Underflow,
+        0.9,
+        40_000_000,
+        gst::ClockTime::from_mseconds(ts_ms),
+    ));
+    let mut n = 0;
+    while let Some(ev) = h.try_pull_upstream_event() {
+        n += usize::from(ev.type_() == gst::EventType::Qos);
+    }
+    n
+}
+
+#[test]
+fn qos_events_caused_by_inference_stay_here() {
+    init();
+    // Late frame right after the inferred one: rsinfer's own doing, handled by skipping.
+    assert_eq!(forwarded_qos(true, 33), 0);
+    // Late frame long after any inference: upstream's lateness, forwarded.
+    assert_eq!(forwarded_qos(true, 990), 1);
+    // qos=false: rsinfer does not handle lateness, every event goes upstream.
+    assert_eq!(forwarded_qos(false, 33), 1);
+}

@@ -23,8 +23,10 @@
  * Live sources: when inference falls behind, rsinfer stays near-live instead of building
  * up latency: a frame that is already late (from downstream QoS events, or against the
  * clock and the pipeline latency in a live pipeline) passes through at once, carrying the
- * latest detections, without inference (`qos=false` disables this). The element reports
- * the duration of one inference as its latency.
+ * latest detections, without inference. QoS events about frames made late by inference are
+ * handled this way and not forwarded upstream (a decoder would drop frames on them); other
+ * lateness is forwarded. `qos=false` disables all this. The element reports the duration of
+ * one inference as its latency. Files (not live, `sync=false`) are never skipped.
  *
  * With `post-messages=true`, an element message `rsinfer-detections` is posted for every
  * inferred frame: `pts` (guint64, ns), `running-time` (guint64, ns), `frame-number`
@@ -38,7 +40,9 @@
  *
  * Since: plugins-rs-0.1.0
  */
+use std::collections::VecDeque;
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use gst::glib;
 use gst::prelude::*;
@@ -173,8 +177,12 @@ struct State {
     skipped_late: u64,
 }
 
-/// Lateness information from downstream QoS events and the pipeline latency.
-#[derive(Debug, Default, Clone, Copy)]
+/// How many recent frames are remembered to attribute downstream QoS events.
+const RECENT_FRAMES: usize = 64;
+
+/// Lateness information from downstream QoS events, the pipeline latency and our own
+/// inference time.
+#[derive(Debug, Default)]
 struct Qos {
     /// Buffers whose running time ends before this are late.
     earliest_time: Option<gst::ClockTime>,
@@ -182,6 +190,10 @@ struct Qos {
     latency: Option<gst::ClockTime>,
     /// Whether upstream is live (from the latency query): only then is the clock a deadline.
     live: bool,
+    /// Moving average of one inference (conversion, model, decoding).
+    processing: Option<Duration>,
+    /// Running times of recent frames and whether they were inferred.
+    recent: VecDeque<(gst::ClockTime, bool)>,
 }
 
 #[derive(Default)]
@@ -397,33 +409,62 @@ impl RsInfer {
         Ok(dets)
     }
 
-    /// Whether the buffer is already too late to be worth an inference.
-    fn is_late(&self, buf: &gst::BufferRef) -> bool {
-        let Some(pts) = buf.pts() else {
-            return false;
-        };
+    /// The running time of a buffer's start, if it has one.
+    fn running_time(&self, buf: &gst::BufferRef) -> Option<gst::ClockTime> {
+        let pts = buf.pts()?;
         let segment = self.obj().segment();
-        let Some(segment) = segment.downcast_ref::<gst::ClockTime>() else {
+        segment
+            .downcast_ref::<gst::ClockTime>()?
+            .to_running_time(pts)
+    }
+
+    /// Whether the buffer is too late to be worth an inference: downstream QoS says frames
+    /// up to a later time are late, or, in a live pipeline, its render time (running time +
+    /// pipeline latency) has already passed.
+    fn is_late(&self, rt: Option<gst::ClockTime>, duration: Option<gst::ClockTime>) -> bool {
+        let Some(rt) = rt else {
             return false;
         };
-        let Some(rt) = segment.to_running_time(pts) else {
-            return false;
-        };
-        let end = rt + buf.duration().unwrap_or(gst::ClockTime::ZERO);
-        let qos = *self.qos.lock().unwrap();
+        let end = rt + duration.unwrap_or(gst::ClockTime::ZERO);
+        let qos = self.qos.lock().unwrap();
         if qos.earliest_time.is_some_and(|earliest| end < earliest) {
             return true;
         }
-        // Live pipelines: compare with the clock. The frame is due at running time + latency.
         // A non-live pipeline (a file, sync=false) has no deadline: every frame counts.
         if qos.live {
             if let (Some(latency), Some(now)) = (qos.latency, self.obj().current_running_time()) {
                 if rt + latency < now {
+                    gst::log!(
+                        CAT,
+                        imp = self,
+                        "Late: running time {} + latency {} < now {}",
+                        rt,
+                        latency,
+                        now
+                    );
                     return true;
                 }
             }
         }
         false
+    }
+
+    /// Remembers a frame (to attribute downstream QoS events) and, for an inferred one, its
+    /// inference time (reported as latency).
+    fn record_frame(&self, rt: Option<gst::ClockTime>, took: Option<Duration>) {
+        let mut qos = self.qos.lock().unwrap();
+        if let Some(rt) = rt {
+            if qos.recent.len() == RECENT_FRAMES {
+                qos.recent.pop_front();
+            }
+            qos.recent.push_back((rt, took.is_some()));
+        }
+        if let Some(took) = took {
+            qos.processing = Some(match qos.processing {
+                Some(avg) => avg.mul_f64(0.8) + took.mul_f64(0.2),
+                None => took,
+            });
+        }
     }
 }
 
@@ -821,6 +862,7 @@ impl BaseTransformImpl for RsInfer {
         match event.view() {
             gst::EventView::Qos(q) => {
                 let (_type, proportion, diff, timestamp) = q.get();
+                let handle_here = self.settings.lock().unwrap().qos;
                 let mut qos = self.qos.lock().unwrap();
                 // As GstBaseTransform: earliest = timestamp + 2 * jitter when late.
                 qos.earliest_time = timestamp.map(|ts| {
@@ -830,14 +872,33 @@ impl BaseTransformImpl for RsInfer {
                         ts.saturating_sub(gst::ClockTime::from_nseconds(diff.unsigned_abs()))
                     }
                 });
+                // Frames are late because of inference when they were inferred, or came
+                // shortly after an inferred frame (they waited for it). rsinfer answers that
+                // by skipping inference; forwarding would make upstream (a decoder) drop
+                // frames as well. Lateness with no inference nearby is upstream's: forwarded.
+                let window = qos.processing.unwrap_or_default() * 2 + Duration::from_millis(50);
+                let window = gst::ClockTime::from_nseconds(window.as_nanos() as u64);
+                let ours = handle_here
+                    && diff > 0
+                    && timestamp.is_some_and(|ts| {
+                        qos.recent
+                            .iter()
+                            .any(|(rt, inferred)| *inferred && *rt <= ts && ts - *rt <= window)
+                    });
+                let earliest = qos.earliest_time;
+                drop(qos);
                 gst::log!(
                     CAT,
                     imp = self,
-                    "QoS: proportion {} diff {} earliest {:?}",
+                    "QoS: proportion {} diff {} earliest {:?}{}",
                     proportion,
                     diff,
-                    qos.earliest_time
+                    earliest,
+                    if ours { ", handled here" } else { "" }
                 );
+                if ours {
+                    return true;
+                }
             }
             gst::EventView::Latency(l) => {
                 self.qos.lock().unwrap().latency = Some(l.latency());
@@ -861,15 +922,20 @@ impl BaseTransformImpl for RsInfer {
                 if !BaseTransformImplExt::parent_query(self, direction, q.query_mut()) {
                     return false;
                 }
-                let ours = self
+                let warm_up = self
                     .state
                     .lock()
                     .unwrap()
                     .as_ref()
-                    .map(|s| gst::ClockTime::from_nseconds(s.model.info.warm_up.as_nanos() as u64))
-                    .unwrap_or(gst::ClockTime::ZERO);
+                    .map(|s| s.model.info.warm_up)
+                    .unwrap_or_default();
                 let (live, min, max) = q.result();
-                self.qos.lock().unwrap().live = live;
+                let ours = {
+                    let mut qos = self.qos.lock().unwrap();
+                    qos.live = live;
+                    let ours = qos.processing.unwrap_or_default().max(warm_up);
+                    gst::ClockTime::from_nseconds(ours.as_nanos() as u64)
+                };
                 if live {
                     q.set(live, min + ours, max.map(|m| m + ours));
                     gst::debug!(
@@ -888,7 +954,8 @@ impl BaseTransformImpl for RsInfer {
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = self.settings.lock().unwrap().clone();
-        let late = settings.qos && self.is_late(buf);
+        let rt = self.running_time(buf);
+        let late = settings.qos && self.is_late(rt, buf.duration());
 
         let mut guard = self.state.lock().unwrap();
         let Some(state) = guard.as_mut() else {
@@ -908,8 +975,11 @@ impl BaseTransformImpl for RsInfer {
         let due = frame_number % u64::from(settings.inference_interval.max(1)) == 0;
 
         let mut message = None;
+        let mut took = None;
         if due && !late {
+            let started = Instant::now();
             let dets = self.infer(state, &settings, buf)?;
+            took = Some(started.elapsed());
             state.inferred += 1;
             state.latest = dets;
             if settings.post_messages {
@@ -928,6 +998,7 @@ impl BaseTransformImpl for RsInfer {
         detection::attach(buf, &state.latest, width, height, first_id);
         drop(guard);
 
+        self.record_frame(rt, took);
         if let Some(msg) = message {
             let _ = self.obj().post_message(msg);
         }
