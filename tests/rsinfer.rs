@@ -743,3 +743,34 @@ fn qos_events_caused_by_inference_stay_here() {
     // qos=false: rsinfer does not handle lateness, every event goes upstream.
     assert_eq!(forwarded_qos(false, 33), 1);
 }
+
+#[test]
+fn unknown_classes_set_while_playing_warn_and_keep_the_known_ones() {
+    init();
+    let element = gst::ElementFactory::make("rsinfer")
+        .property("model-location", data("const_v8.onnx"))
+        .build()
+        .unwrap();
+    let bus = gst::Bus::new();
+    element.set_bus(Some(&bus));
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str(&caps("RGB", 320, 240));
+    h.push_and_pull(with_pts(frame("RGB", 320, 240), 0))
+        .unwrap();
+    element.set_property("classes", "gamma,zebra");
+    let out = h
+        .push_and_pull(with_pts(frame("RGB", 320, 240), 1))
+        .unwrap();
+    let labels: Vec<String> = detection::read(&out, 320, 240)
+        .into_iter()
+        .map(|d| d.label)
+        .collect();
+    assert_eq!(labels, ["gamma"]);
+    let warning = bus
+        .pop_filtered(&[gst::MessageType::Warning])
+        .expect("a warning");
+    if let gst::MessageView::Warning(w) = warning.view() {
+        assert!(w.error().message().contains("zebra"), "{}", w.error());
+    }
+    element.set_bus(None);
+}

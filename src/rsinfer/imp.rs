@@ -177,6 +177,10 @@ struct State {
     skipped_late: u64,
 }
 
+/// A streaming failure found with the state lock held: the flow return and the error to
+/// post once the lock is released.
+struct StreamFailure(gst::FlowError, Option<gst::ErrorMessage>);
+
 /// How many recent frames are remembered to attribute downstream QoS events.
 const RECENT_FRAMES: usize = 64;
 
@@ -279,34 +283,43 @@ impl RsInfer {
             .unwrap_or_else(|| format!("class{class}"))
     }
 
-    /// Inference on one mapped frame; returns the detections in frame pixels.
+    /// Inference on one mapped frame; returns the detections in frame pixels. Called with
+    /// the state lock held: errors and warnings are returned, the caller posts them once the
+    /// lock is released.
     fn infer(
         &self,
         state: &mut State,
         settings: &Settings,
         buf: &gst::BufferRef,
-    ) -> Result<Vec<Detection>, gst::FlowError> {
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Detection>, StreamFailure> {
+        let fail = |msg: gst::ErrorMessage| StreamFailure(gst::FlowError::Error, Some(msg));
         let Some(info) = state.video_info.as_ref() else {
-            return Err(gst::FlowError::NotNegotiated);
+            return Err(StreamFailure(gst::FlowError::NotNegotiated, None));
         };
         let frame =
             gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info).map_err(|_| {
-                gst::element_imp_error!(self, gst::StreamError::Format, ("Cannot map the frame"));
-                gst::FlowError::Error
+                fail(gst::error_msg!(
+                    gst::StreamError::Format,
+                    ("Cannot map the frame")
+                ))
             })?;
         let n_planes = frame.n_planes() as usize;
         let mut planes: [&[u8]; 3] = [&[], &[], &[]];
         let mut strides = [0usize; 3];
         for p in 0..n_planes.min(3) {
-            planes[p] = frame
-                .plane_data(p as u32)
-                .map_err(|_| gst::FlowError::Error)?;
+            planes[p] = frame.plane_data(p as u32).map_err(|_| {
+                fail(gst::error_msg!(
+                    gst::StreamError::Format,
+                    ("Cannot map plane {}", p)
+                ))
+            })?;
             strides[p] = frame.plane_stride()[p] as usize;
         }
         let pre = state
             .preprocessor
             .as_mut()
-            .ok_or(gst::FlowError::NotNegotiated)?;
+            .ok_or(StreamFailure(gst::FlowError::NotNegotiated, None))?;
         pre.convert(
             &FrameData {
                 planes: &planes[..n_planes.min(3)],
@@ -315,8 +328,10 @@ impl RsInfer {
             &mut state.tensor,
         )
         .map_err(|e| {
-            gst::element_imp_error!(self, gst::StreamError::Format, ("Bad frame: {}", e));
-            gst::FlowError::Error
+            fail(gst::error_msg!(
+                gst::StreamError::Format,
+                ("Bad frame: {}", e)
+            ))
         })?;
         drop(frame);
 
@@ -328,14 +343,9 @@ impl RsInfer {
                 Some(spec) => match resolve_classes(spec, &state.labels) {
                     Ok(k) => k,
                     Err(unknown) => {
-                        gst::element_imp_warning!(
-                            self,
-                            gst::LibraryError::Settings,
-                            (
-                                "classes names unknown labels {:?}; they are ignored",
-                                unknown
-                            )
-                        );
+                        warnings.push(format!(
+                            "classes names unknown labels {unknown:?}; they are ignored"
+                        ));
                         let known: Vec<String> = spec
                             .split(',')
                             .map(str::trim)
@@ -364,16 +374,16 @@ impl RsInfer {
                 yolo::decode(layout, data, conf, &keep_class, scratch)
             })
             .map_err(|e| {
-                gst::element_imp_error!(
-                    self,
+                fail(gst::error_msg!(
                     gst::LibraryError::Failed,
                     ("Inference failed: {}", e)
-                );
-                gst::FlowError::Error
+                ))
             })?;
         decoded.map_err(|e| {
-            gst::element_imp_error!(self, gst::StreamError::Decode, ("Bad model output: {}", e));
-            gst::FlowError::Error
+            fail(gst::error_msg!(
+                gst::StreamError::Decode,
+                ("Bad model output: {}", e)
+            ))
         })?;
 
         // End-to-end models did their own NMS; per-class NMS is still harmless and applies
@@ -963,6 +973,7 @@ impl BaseTransformImpl for RsInfer {
         };
         let Some((width, height)) = state.video_info.as_ref().map(|i| (i.width(), i.height()))
         else {
+            drop(guard);
             gst::element_imp_error!(
                 self,
                 gst::CoreError::Negotiation,
@@ -976,9 +987,19 @@ impl BaseTransformImpl for RsInfer {
 
         let mut message = None;
         let mut took = None;
+        let mut warnings = Vec::new();
         if due && !late {
             let started = Instant::now();
-            let dets = self.infer(state, &settings, buf)?;
+            let dets = match self.infer(state, &settings, buf, &mut warnings) {
+                Ok(dets) => dets,
+                Err(StreamFailure(flow, error)) => {
+                    drop(guard);
+                    if let Some(error) = error {
+                        self.post_error_message(error);
+                    }
+                    return Err(flow);
+                }
+            };
             took = Some(started.elapsed());
             state.inferred += 1;
             state.latest = dets;
@@ -998,6 +1019,9 @@ impl BaseTransformImpl for RsInfer {
         detection::attach(buf, &state.latest, width, height, first_id);
         drop(guard);
 
+        for w in warnings {
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
+        }
         self.record_frame(rt, took);
         if let Some(msg) = message {
             let _ = self.obj().post_message(msg);
