@@ -2,10 +2,11 @@
 //! detections of every frame from the buffer metadata.
 //!
 //! ```text
-//! cargo run --release --example detect -- [VIDEO [MODEL]] [--jsonl FILE] [--quiet]
+//! cargo run --release --example detect -- [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet]
 //! ```
 //!
 //! VIDEO defaults to `data/sample-shapes.mp4` and MODEL to `models/rsvision-shapes.onnx`.
+//! `--conf T` sets rsinfer's `conf-threshold` (default: the element's, 0.25).
 //! `--jsonl FILE` writes one JSON document per frame (`frame`, `pts_ns`, `detections` with
 //! `label`, `label_id`, `confidence`, `x`, `y`, `width`, `height`); `--quiet` prints only
 //! the summary (per-class counts and the frame rate).
@@ -41,15 +42,20 @@ struct Summary {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    const USAGE: &str = "usage: detect [VIDEO [MODEL]] [--jsonl FILE] [--quiet]";
+    const USAGE: &str = "usage: detect [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet]";
     let mut positional = Vec::new();
     let mut jsonl = None;
     let mut quiet = false;
+    let mut conf: Option<f32> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jsonl" => jsonl = Some(args.next().ok_or(USAGE)?),
             "--quiet" => quiet = true,
+            "--conf" => {
+                let v = args.next().ok_or(USAGE)?;
+                conf = Some(v.parse().map_err(|_| format!("--conf {v}: not a number"))?);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -98,10 +104,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         .by_name("src")
         .ok_or("no filesrc")?
         .set_property("location", &video);
-    pipeline
-        .by_name("infer")
-        .ok_or("no rsinfer")?
-        .set_property("model-location", &model);
+    let infer = pipeline.by_name("infer").ok_or("no rsinfer")?;
+    infer.set_property("model-location", &model);
+    if let Some(conf) = conf {
+        infer.set_property("conf-threshold", conf);
+    }
     let sink = pipeline
         .by_name("sink")
         .ok_or("no appsink")?

@@ -12,10 +12,12 @@ scripts/setup.sh
 
 video="${1:-data/sample-shapes.mp4}"
 model="${2:-models/rsvision-shapes.onnx}"
+# The shipped model's operating point (training/README.md); the element's default is 0.25.
+conf="${CONF:-0.5}"
 mkdir -p out
 
 cargo build --locked --release --lib --example detect
 echo "== rsinfer on $video with $model"
-target/release/examples/detect "$video" "$model" --jsonl out/detections.jsonl
+target/release/examples/detect "$video" "$model" --conf "$conf" --quiet --jsonl out/detections.jsonl
 echo "== outputs: out/detections.jsonl"
 echo "== use it in your own pipelines with: export GST_PLUGIN_PATH=$PWD/target/release"

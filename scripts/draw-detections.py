@@ -4,6 +4,7 @@ frame, for the README picture. Uses gst-launch-1.0 to decode and Pillow to draw.
 
     python scripts/draw-detections.py [--video data/sample-shapes.mp4]
         [--detections out/detections.jsonl] [--frame 90] [--out docs/demo-detections.png]
+        [--size 640x480]
 """
 import argparse
 import json
@@ -23,23 +24,20 @@ def main():
     ap.add_argument("--detections", default="out/detections.jsonl")
     ap.add_argument("--frame", type=int, default=90)
     ap.add_argument("--out", default="docs/demo-detections.png")
+    ap.add_argument("--size", default="640x480", help="the video's frame size")
     a = ap.parse_args()
 
     frames = [json.loads(line) for line in open(a.detections)]
     record = next(f for f in frames if f["frame"] == a.frame)
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, "frames.rgb")
-        caps = os.path.join(tmp, "caps.txt")
         subprocess.run(
             ["gst-launch-1.0", "-q", "filesrc", f"location={a.video}", "!", "decodebin", "!",
-             "videoconvert", "!", "video/x-raw,format=RGB", "!", "identity",
+             "videoconvert", "!", "videoscale", "!",
+             f"video/x-raw,format=RGB,width={a.size.split('x')[0]},height={a.size.split('x')[1]}", "!", "identity",
              f"eos-after={a.frame + 2}", "!", "filesink", f"location={raw}"],
             check=True)
-        out = subprocess.run(
-            ["gst-discoverer-1.0", a.video], check=True, capture_output=True, text=True).stdout
-        size = [l for l in out.splitlines() if "Width:" in l or "Height:" in l]
-        w = int(size[0].split(":")[1])
-        h = int(size[1].split(":")[1])
+        w, h = (int(v) for v in a.size.split("x"))
         data = open(raw, "rb").read()
         stride = (w * 3 + 3) // 4 * 4
         frame = data[a.frame * stride * h:(a.frame + 1) * stride * h]
