@@ -9,6 +9,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEFAULT_MODEL="$ROOT/models/rsvision-shapes.onnx"
 DEFAULT_VIDEO="$ROOT/data/sample-shapes.mp4"
 
+# rsinfer properties the model needs: the shipped model is used at its operating point,
+# conf-threshold=0.5 (training/README.md); other models get the element's defaults.
+# Arguments given on the command line come later and win.
+model_properties() {
+    if [[ "$(realpath "$1")" == "$(realpath "$DEFAULT_MODEL")" ]]; then
+        echo "conf-threshold=0.5"
+    fi
+}
+
 for build in release debug; do
     if [[ -f "$ROOT/target/$build/libgstrsvision.so" ]]; then
         export GST_PLUGIN_PATH="$ROOT/target/$build${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"

@@ -34,6 +34,6 @@ require_rsinfer
 
 gst-launch-1.0 -m \
     filesrc location="$video" ! decodebin ! \
-    rsinfer model-location="$model" post-messages=true "$@" ! \
+    rsinfer model-location="$model" post-messages=true $(model_properties "$model") "$@" ! \
     fakesink sync="${SYNC:-false}" \
     | format_detections

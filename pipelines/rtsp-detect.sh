@@ -43,6 +43,6 @@ if [[ -n "${PROTOCOLS:-}" ]]; then protocols=(protocols="$PROTOCOLS"); fi
 
 gst-launch-1.0 -m -e \
     rtspsrc location="$url" latency="${LATENCY:-200}" "${protocols[@]}" ! decodebin ! \
-    rsinfer model-location="$model" post-messages=true "$@" ! \
+    rsinfer model-location="$model" post-messages=true $(model_properties "$model") "$@" ! \
     fakesink sync=true \
     | format_detections
