@@ -34,8 +34,8 @@
  * `confidence`, `x`, `y`, `width`, `height` in frame pixels).
  *
  * ## Example launch line
- * ```
- * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx post-messages=true ! fakesink -m
+ * ```text
+ * gst-launch-1.0 -m filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 post-messages=true ! fakesink
  * ```
  *
  * Since: plugins-rs-0.1.0
