@@ -6,7 +6,6 @@
 mod common;
 
 use common::{init, python, root, shapes_model, TempDir};
-use gst::prelude::*;
 use gstrsvision::detection::{self, Detection};
 
 /// The shipped model's operating point (training/README.md), as the demo uses it. The
@@ -68,34 +67,24 @@ fn render(dir: &std::path::Path, seed: u64, w: u32, h: u32, count: usize) -> Vec
 
 fn encode(dir: &std::path::Path, w: u32, h: u32) -> std::path::PathBuf {
     let mp4 = dir.join("scenes.mp4");
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "filesrc location={} blocksize={} ! rawvideoparse format=rgb width={w} height={h} framerate=30/1 \
          ! videoconvert ! video/x-raw,format=I420 ! x264enc pass=quant quantizer=18 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
         dir.join("frames.rgb").display(),
         w * h * 3,
         mp4.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     common::run_to_eos(&pipeline, 300);
     mp4
 }
 
 fn detect(mp4: &std::path::Path, w: u32, h: u32) -> Vec<Vec<Detection>> {
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "filesrc location={} ! decodebin ! rsinfer model-location={} ! appsink name=sink sync=false",
         mp4.display(),
         shapes_model().display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
     let frames = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let f = frames.clone();
     sink.set_callbacks(

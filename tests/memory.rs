@@ -76,21 +76,14 @@ fn long_run_memory_stays_bounded() {
     const WARM_UP_FRAMES: u64 = 300;
     const SAMPLE_EVERY: u64 = 300;
 
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "filesrc location=\"{}\" ! qtdemux ! h264parse ! avdec_h264 ! \
          rsinfer name=infer model-location=\"{}\" inference-interval={INTERVAL} threads=1 \
          qos=false post-messages=true ! appsink name=sink sync=false max-buffers=8",
         video().display(),
         model().display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
 
     // The application side: read every buffer's detections, sample memory as frames pass.
     let frames = Arc::new(AtomicU64::new(0));

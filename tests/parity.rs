@@ -94,11 +94,7 @@ fn decode_frames(set: &FrameSet, dir: &Path) -> Vec<Frame> {
         .by_name("src")
         .unwrap()
         .set_property("location", &video);
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
     pipeline.set_state(gst::State::Paused).unwrap();
     let wait = |what: &str| {
         let (res, _, _) = pipeline.state(gst::ClockTime::from_seconds(60));
@@ -165,16 +161,8 @@ fn run_rsinfer(model: &Path, frames: &[Frame]) -> Vec<Vec<Detection>> {
         .by_name("infer")
         .unwrap()
         .set_property("model-location", model);
-    let src = pipeline
-        .by_name("src")
-        .unwrap()
-        .downcast::<gst_app::AppSrc>()
-        .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let src = common::element::<gst_app::AppSrc>(&pipeline, "src");
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
     src.set_caps(Some(&frames[0].sample.caps_owned().unwrap()));
     pipeline.set_state(gst::State::Playing).unwrap();
     let frame_duration = gst::ClockTime::from_mseconds(33);

@@ -116,13 +116,10 @@ struct RustFrame {
 
 /// The same frames through the same elements, read on the Rust side.
 fn run_rust_side() -> Vec<RustFrame> {
-    let pipeline = gst::parse::launch(
+    let pipeline = common::launch(
         "filesrc name=src ! decodebin ! rsinfer name=infer threads=1 ! \
          appsink name=sink sync=false",
-    )
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    );
     pipeline
         .by_name("src")
         .unwrap()
@@ -131,11 +128,7 @@ fn run_rust_side() -> Vec<RustFrame> {
         .by_name("infer")
         .unwrap()
         .set_property("model-location", model());
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut out = Vec::new();
     while out.len() < FRAMES {

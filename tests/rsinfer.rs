@@ -23,17 +23,10 @@ const FORMATS: [&str; 8] = ["I420", "NV12", "RGB", "BGR", "RGBA", "BGRA", "RGBx"
 /// A frame of `format` filled with a pattern, via videotestsrc (so strides and plane
 /// offsets are GStreamer's own).
 fn frame(format: &str, width: u32, height: u32) -> gst::Buffer {
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "videotestsrc num-buffers=1 pattern=smpte ! video/x-raw,format={format},width={width},height={height},framerate=30/1 ! appsink name=sink"
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
     pipeline.set_state(gst::State::Playing).unwrap();
     let sample = sink.pull_sample().expect("a frame");
     pipeline.set_state(gst::State::Null).unwrap();
@@ -548,18 +541,11 @@ fn bad_models_and_settings_fail_at_start_with_clear_errors() {
 #[test]
 fn unavailable_execution_provider_falls_back_to_cpu_with_a_warning() {
     init();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "videotestsrc num-buffers=3 ! video/x-raw,width=320,height=240 ! rsinfer model-location={} execution-provider=cuda ! appsink name=sink",
         data("const_v8.onnx")
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    ));
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
     pipeline.set_state(gst::State::Playing).unwrap();
     let sample = sink.pull_sample().expect("frames flow on CPU");
     expect_320x240(&detection::read(sample.buffer().unwrap(), 320, 240));
@@ -641,15 +627,12 @@ fn a_file_pipeline_slower_than_real_time_infers_every_frame() {
     init();
     let model = common::shared().join("models/yolov8n_640_random.onnx");
     let video = common::shared().join("video/sample_640x480.mp4");
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "filesrc location={} ! qtdemux ! h264parse ! avdec_h264 ! identity eos-after=40 \
          ! rsinfer model-location={} threads=1 post-messages=true ! fakesink name=sink sync=false",
         video.display(),
         model.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let sink = pipeline.by_name("sink").unwrap();
     let buffers = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let b = buffers.clone();

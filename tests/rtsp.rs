@@ -216,11 +216,7 @@ fn pull_detections(
     frames: usize,
     timeout: Duration,
 ) -> Vec<Vec<Detection>> {
-    let sink = pipeline
-        .by_name("sink")
-        .unwrap()
-        .downcast::<gst_app::AppSink>()
-        .unwrap();
+    let sink = common::element::<gst_app::AppSink>(pipeline, "sink");
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
     while out.len() < frames && Instant::now() < deadline {
@@ -268,15 +264,12 @@ fn rtsp_stream_gets_detections() {
 
     // Reference: the first frames of the file, decoded locally. `qos=false` everywhere:
     // every frame is inferred, so frames and detections correspond one to one.
-    let reference = gst::parse::launch(&format!(
+    let reference = common::launch(&format!(
         "filesrc location=\"{}\" ! qtdemux ! h264parse ! avdec_h264 ! \
          rsinfer model-location=\"{}\" qos=false ! appsink name=sink sync=false",
         video.display(),
         model.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     reference.set_state(gst::State::Playing).unwrap();
     let expected = pull_detections(&reference, FRAMES + 60, Duration::from_secs(120));
     stop(&reference);
@@ -288,15 +281,12 @@ fn rtsp_stream_gets_detections() {
 
     let server = Server::start(&video);
     let started = Instant::now();
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "rtspsrc location={} latency=100 protocols=tcp ! decodebin ! \
          rsinfer model-location=\"{}\" qos=false ! appsink name=sink sync=false",
         server.url(),
         model.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     pipeline.set_state(gst::State::Playing).unwrap();
     let got = pull_detections(&pipeline, FRAMES, Duration::from_secs(60));
     let elapsed = started.elapsed();
@@ -381,15 +371,12 @@ fn live_run(
     warm_up: Duration,
     window: Duration,
 ) -> LiveRun {
-    let pipeline = gst::parse::launch(&format!(
+    let pipeline = common::launch(&format!(
         "rtspsrc location={url} latency=100 protocols=tcp ! decodebin ! \
          rsinfer model-location=\"{}\" threads=1 qos={qos} ! \
          fakesink name=sink sync=true {sink_options}",
         model.display()
-    ))
-    .unwrap()
-    .downcast::<gst::Pipeline>()
-    .unwrap();
+    ));
     let sink = pipeline.by_name("sink").unwrap();
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     {

@@ -115,3 +115,22 @@ pub fn run_to_eos(pipeline: &gst::Pipeline, timeout_s: u64) {
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(done, "no EOS within {timeout_s} s");
 }
+
+/// Parses a launch line into a pipeline.
+pub fn launch(description: &str) -> gst::Pipeline {
+    use gst::prelude::*;
+    gst::parse::launch(description)
+        .unwrap_or_else(|e| panic!("{description}: {e}"))
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline")
+}
+
+/// The element named `name` in `pipeline`, as type `T` (e.g. `gst_app::AppSink`).
+pub fn element<T: gst::prelude::IsA<gst::Element>>(pipeline: &gst::Pipeline, name: &str) -> T {
+    use gst::prelude::*;
+    pipeline
+        .by_name(name)
+        .unwrap_or_else(|| panic!("no element {name}"))
+        .downcast::<T>()
+        .unwrap_or_else(|_| panic!("{name} has another type"))
+}
