@@ -26,24 +26,6 @@ fn model() -> PathBuf {
     common::shared().join("models/yolov8n_320_random.onnx")
 }
 
-/// The plugin library cargo built with this test: `target/<profile>/deps/libgstrsvision.so`
-/// (what `cargo test` builds) or `target/<profile>/libgstrsvision.so` (`cargo build`),
-/// whichever is newer.
-fn plugin_library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let deps = exe.parent().unwrap();
-    let candidates = [
-        deps.join("libgstrsvision.so"),
-        deps.parent().unwrap().join("libgstrsvision.so"),
-    ];
-    candidates
-        .iter()
-        .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p)))
-        .max()
-        .map(|(_, p)| p.clone())
-        .unwrap_or_else(|| panic!("no libgstrsvision.so in {candidates:?}"))
-}
-
 /// What the Python example printed for one frame.
 #[derive(Debug, Default)]
 struct PyFrame {
@@ -204,7 +186,7 @@ fn python_example_reads_the_same_detections_as_rust() {
     // A directory holding only our plugin, with its own registry: GST_PLUGIN_PATH must not
     // point at target/*/deps, which holds every other shared library cargo built.
     let tmp = common::TempDir::new("python-example");
-    let library = plugin_library();
+    let library = common::plugin_library();
     std::os::unix::fs::symlink(&library, tmp.path().join("libgstrsvision.so")).unwrap();
 
     let py = run_python_example(tmp.path());

@@ -134,3 +134,21 @@ pub fn element<T: gst::prelude::IsA<gst::Element>>(pipeline: &gst::Pipeline, nam
         .downcast::<T>()
         .unwrap_or_else(|_| panic!("{name} has another type"))
 }
+
+/// The plugin library cargo built with this test: `target/<profile>/deps/libgstrsvision.so`
+/// (what `cargo test` builds) or `target/<profile>/libgstrsvision.so` (`cargo build`),
+/// whichever is newer.
+pub fn plugin_library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let deps = exe.parent().unwrap();
+    let candidates = [
+        deps.join("libgstrsvision.so"),
+        deps.parent().unwrap().join("libgstrsvision.so"),
+    ];
+    candidates
+        .iter()
+        .filter_map(|p| Some((std::fs::metadata(p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p.clone())
+        .unwrap_or_else(|| panic!("no libgstrsvision.so in {candidates:?}"))
+}
