@@ -517,6 +517,17 @@ fn bad_models_and_settings_fail_at_start_with_clear_errors() {
     assert!(e.matches(gst::StreamError::WrongType), "{e}");
     assert!(e.message().contains("[1, 1000]"), "{e}");
 
+    let e = start_error(&format!("model-location={}", data("const_v8_pose.onnx")));
+    assert!(e.matches(gst::StreamError::WrongType), "{e}");
+    assert!(e.message().contains("'pose' model"), "{e}");
+
+    let e = start_error(&format!("model-location={}", data("const_v8_seg.onnx")));
+    assert!(e.matches(gst::StreamError::WrongType), "{e}");
+    assert!(
+        e.message().contains("segmentation") && e.message().contains("output1"),
+        "{e}"
+    );
+
     let e = start_error(&format!(
         "model-location={} model-type=end-to-end",
         data("const_v8.onnx")

@@ -366,6 +366,31 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
         )));
     }
     let metadata = session.metadata().ok();
+    // Ultralytics records the task: pose, segment, obb and classify models have outputs
+    // that would decode as garbage detections (e.g. pose keypoints read as classes).
+    if let Some(task) = metadata.as_ref().and_then(|m| m.custom("task")) {
+        if task != "detect" {
+            return Err(LoadError::Unsupported(format!(
+                "model '{}' is a '{task}' model (Ultralytics task metadata); rsinfer decodes \
+                 detection models: export a detect model",
+                options.path.display()
+            )));
+        }
+    }
+    // A second, 4-D output is the mask prototypes of a segmentation model.
+    if let Some(extra) = session
+        .outputs()
+        .iter()
+        .skip(1)
+        .find(|o| matches!(o.dtype(), ValueType::Tensor { shape, .. } if shape.len() == 4))
+    {
+        return Err(LoadError::Unsupported(format!(
+            "model '{}' has a mask prototype output '{}' (a segmentation model); rsinfer \
+             decodes detection models; it has {signature}",
+            options.path.display(),
+            extra.name()
+        )));
+    }
     let names_metadata = metadata.as_ref().and_then(|m| m.custom("names"));
     let imgsz = metadata
         .as_ref()

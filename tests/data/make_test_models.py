@@ -37,9 +37,10 @@ def anchors(w, h):
     return sum((w // s) * (h // s) for s in (8, 16, 32))
 
 
-def constant_model(name, out_value, input_shape=(1, 3, 64, 64), metadata=None, input_name="images"):
+def constant_model(name, out_value, input_shape=(1, 3, 64, 64), metadata=None, input_name="images",
+                   protos=None):
     inp = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, list(input_shape))
-    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(out_value.shape))
+    outs = [helper.make_tensor_value_info("output0", TensorProto.FLOAT, list(out_value.shape))]
     nodes = [
         helper.make_node("ReduceMean", [input_name], ["mean"], keepdims=0),
         helper.make_node("Mul", ["mean", "zero"], ["zeroed"]),
@@ -49,7 +50,12 @@ def constant_model(name, out_value, input_shape=(1, 3, 64, 64), metadata=None, i
         numpy_helper.from_array(out_value.astype(np.float32), "const"),
         numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
     ]
-    graph = helper.make_graph(nodes, name, [inp], [out], inits)
+    if protos is not None:
+        # A second output shaped like YOLOv8-seg's mask prototypes.
+        outs.append(helper.make_tensor_value_info("output1", TensorProto.FLOAT, list(protos.shape)))
+        nodes.append(helper.make_node("Add", ["protos", "zeroed"], ["output1"]))
+        inits.append(numpy_helper.from_array(protos.astype(np.float32), "protos"))
+    graph = helper.make_graph(nodes, name, [inp], outs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     for k, v in (metadata or {}).items():
@@ -97,6 +103,8 @@ constant_model("const_v8_nolabels", v8())
 # Dynamic spatial input: the size comes from the imgsz metadata.
 constant_model("const_v8_dynamic", v8(), input_shape=(1, 3, "height", "width"), metadata=meta)
 # Not detectors.
+constant_model("const_v8_pose", v8(), metadata=dict(meta, task="pose"))
+constant_model("const_v8_seg", v8(), protos=np.zeros((1, 32, 16, 16), np.float32))
 constant_model("no_image_input", np.zeros((1, 10), np.float32), input_shape=(1, 10), input_name="x")
 constant_model("classifier", np.zeros((1, 1000), np.float32))
 print("written to", HERE)
