@@ -52,6 +52,31 @@ fn harness(
     h
 }
 
+/// A harness around rsinfer with the constant YOLOv8-layout model.
+fn v8_harness(format: &str, width: u32, height: u32) -> gst_check::Harness {
+    harness(
+        &[("model-location", &data("const_v8.onnx"))],
+        format,
+        width,
+        height,
+    )
+}
+
+/// Pushes frame `n` of `format` through the harness and reads the detections it comes
+/// back with.
+fn push_frame(
+    h: &mut gst_check::Harness,
+    format: &str,
+    width: u32,
+    height: u32,
+    n: u64,
+) -> Vec<Detection> {
+    let out = h
+        .push_and_pull(with_pts(frame(format, width, height), n))
+        .unwrap();
+    detection::read(&out, width, height)
+}
+
 fn with_pts(mut buffer: gst::Buffer, n: u64) -> gst::Buffer {
     {
         let b = buffer.make_mut();
@@ -134,10 +159,7 @@ fn all_layouts_decode_to_the_same_boxes() {
         "const_v8_dynamic.onnx",
     ] {
         let mut h = harness(&[("model-location", &data(model))], "RGB", 320, 240);
-        let out = h
-            .push_and_pull(with_pts(frame("RGB", 320, 240), 0))
-            .unwrap();
-        let dets = detection::read(&out, 320, 240);
+        let dets = push_frame(&mut h, "RGB", 320, 240, 0);
         expect_320x240(&dets);
     }
 }
@@ -147,16 +169,8 @@ fn odd_sizes_portrait_and_stretch_map_back_exactly() {
     init();
     // Portrait 240x320: content 48x64, 8 px padding left. alpha (24,28)-(40,36) ->
     // x (24-8)*5 = 80 .. 160, y 28*5 = 140 .. 180.
-    let mut h = harness(
-        &[("model-location", &data("const_v8.onnx"))],
-        "I420",
-        240,
-        320,
-    );
-    let out = h
-        .push_and_pull(with_pts(frame("I420", 240, 320), 0))
-        .unwrap();
-    let dets = detection::read(&out, 240, 320);
+    let mut h = v8_harness("I420", 240, 320);
+    let dets = push_frame(&mut h, "I420", 240, 320, 0);
     assert_close(&dets[0], "alpha", (80.0, 140.0, 80.0, 40.0), 0.9);
 
     // Stretch: x scale 320/64 = 5, y scale 240/64 = 3.75.
@@ -169,23 +183,12 @@ fn odd_sizes_portrait_and_stretch_map_back_exactly() {
         320,
         240,
     );
-    let out = h
-        .push_and_pull(with_pts(frame("RGB", 320, 240), 0))
-        .unwrap();
-    let dets = detection::read(&out, 320, 240);
+    let dets = push_frame(&mut h, "RGB", 320, 240, 0);
     assert_close(&dets[0], "alpha", (120.0, 105.0, 80.0, 30.0), 0.9);
 
     // Odd size 641x479: r = 64/641, content 64 x round(479*64/641) = 48 (47.83), top 8.
-    let mut h = harness(
-        &[("model-location", &data("const_v8.onnx"))],
-        "NV12",
-        641,
-        479,
-    );
-    let out = h
-        .push_and_pull(with_pts(frame("NV12", 641, 479), 0))
-        .unwrap();
-    let dets = detection::read(&out, 641, 479);
+    let mut h = v8_harness("NV12", 641, 479);
+    let dets = push_frame(&mut h, "NV12", 641, 479, 0);
     let sx = 641.0 / 64.0;
     let sy = 479.0 / 48.0;
     assert_close(
@@ -199,12 +202,7 @@ fn odd_sizes_portrait_and_stretch_map_back_exactly() {
 #[test]
 fn thresholds_limits_and_classes_apply_per_buffer() {
     init();
-    let mut h = harness(
-        &[("model-location", &data("const_v8.onnx"))],
-        "RGB",
-        320,
-        240,
-    );
+    let mut h = v8_harness("RGB", 320, 240);
     let element = h.element().unwrap();
     let mut n = 0;
     let mut push = |h: &mut gst_check::Harness| {
@@ -373,16 +371,10 @@ fn late_frames_pass_without_inference_when_qos_says_so() {
         )));
         // Frames 1..=3 end before 33 + 2 * 500 ms: late.
         for n in 1..=3 {
-            let out = h
-                .push_and_pull(with_pts(frame("RGB", 320, 240), n))
-                .unwrap();
-            expect_320x240(&detection::read(&out, 320, 240));
+            expect_320x240(&push_frame(&mut h, "RGB", 320, 240, n));
         }
         // A frame past the earliest time is inferred again.
-        let out = h
-            .push_and_pull(with_pts(frame("RGB", 320, 240), 40))
-            .unwrap();
-        expect_320x240(&detection::read(&out, 320, 240));
+        expect_320x240(&push_frame(&mut h, "RGB", 320, 240, 40));
         let numbers: Vec<u64> = detection_messages(&bus)
             .iter()
             .map(|s| s.get::<u64>("frame-number").unwrap())
@@ -399,12 +391,7 @@ fn late_frames_pass_without_inference_when_qos_says_so() {
 #[test]
 fn existing_region_metas_are_kept_and_ids_continue() {
     init();
-    let mut h = harness(
-        &[("model-location", &data("const_v8.onnx"))],
-        "RGB",
-        320,
-        240,
-    );
+    let mut h = v8_harness("RGB", 320, 240);
     let mut input = with_pts(frame("RGB", 320, 240), 0);
     {
         let b = input.make_mut();
@@ -442,18 +429,12 @@ fn elements_with_the_same_model_share_one_session() {
     // Both sharers work concurrently, from two threads.
     let ta = std::thread::spawn(move || {
         for n in 0..20 {
-            let out = a
-                .push_and_pull(with_pts(frame("RGB", 320, 240), n))
-                .unwrap();
-            expect_320x240(&detection::read(&out, 320, 240));
+            expect_320x240(&push_frame(&mut a, "RGB", 320, 240, n));
         }
         a
     });
     for n in 0..20 {
-        let out = b
-            .push_and_pull(with_pts(frame("I420", 320, 240), n))
-            .unwrap();
-        expect_320x240(&detection::read(&out, 320, 240));
+        expect_320x240(&push_frame(&mut b, "I420", 320, 240, n));
     }
     let a = ta.join().unwrap();
     drop(c);
@@ -613,21 +594,10 @@ fn wrong_caps_are_refused() {
 #[test]
 fn caps_change_mid_stream_is_followed() {
     init();
-    let mut h = harness(
-        &[("model-location", &data("const_v8.onnx"))],
-        "RGB",
-        320,
-        240,
-    );
-    let out = h
-        .push_and_pull(with_pts(frame("RGB", 320, 240), 0))
-        .unwrap();
-    expect_320x240(&detection::read(&out, 320, 240));
+    let mut h = v8_harness("RGB", 320, 240);
+    expect_320x240(&push_frame(&mut h, "RGB", 320, 240, 0));
     h.set_src_caps_str(&caps("I420", 240, 320));
-    let out = h
-        .push_and_pull(with_pts(frame("I420", 240, 320), 1))
-        .unwrap();
-    let dets = detection::read(&out, 240, 320);
+    let dets = push_frame(&mut h, "I420", 240, 320, 1);
     assert_close(&dets[0], "alpha", (80.0, 140.0, 80.0, 40.0), 0.9);
 }
 
