@@ -138,6 +138,17 @@ fn score(dets: &[Vec<Detection>], truth: &[Vec<Truth>]) -> (usize, usize, usize)
     (tp, nd, nt)
 }
 
+/// Scores and prints one set of results.
+fn report(what: &str, dets: &[Vec<Detection>], truth: &[Vec<Truth>]) -> (usize, usize, usize) {
+    let (t, d, n) = score(dets, truth);
+    println!(
+        "{what}: {n} objects, {d} detections, {t} correct: precision {:.3} recall {:.3}",
+        t as f64 / d.max(1) as f64,
+        t as f64 / n.max(1) as f64
+    );
+    (t, d, n)
+}
+
 #[test]
 fn shipped_model_reaches_precision_and_recall_of_0_9_on_unseen_scenes() {
     init();
@@ -154,12 +165,7 @@ fn shipped_model_reaches_precision_and_recall_of_0_9_on_unseen_scenes() {
         let mp4 = encode(dir.path(), w, h);
         let all = detect(&mp4, w, h);
         assert_eq!(all.len(), truth.len(), "one result per rendered frame");
-        let (t, d, n) = score(&all, &truth);
-        println!(
-            "{w}x{h} at 0.25: {n} objects, {d} detections, {t} correct: precision {:.3} recall {:.3}",
-            t as f64 / d.max(1) as f64,
-            t as f64 / n.max(1) as f64
-        );
+        let (t, d, _) = report(&format!("{w}x{h} at 0.25"), &all, &truth);
         tp_default += t;
         nd_default += d;
         let dets: Vec<Vec<Detection>> = all
@@ -170,12 +176,7 @@ fn shipped_model_reaches_precision_and_recall_of_0_9_on_unseen_scenes() {
                     .collect()
             })
             .collect();
-        let (t, d, n) = score(&dets, &truth);
-        println!(
-            "{w}x{h} at {CONF_THRESHOLD}: {n} objects, {d} detections, {t} correct: precision {:.3} recall {:.3}",
-            t as f64 / d.max(1) as f64,
-            t as f64 / n.max(1) as f64
-        );
+        let (t, d, n) = report(&format!("{w}x{h} at {CONF_THRESHOLD}"), &dets, &truth);
         tp += t;
         nd += d;
         nt += n;
