@@ -1,20 +1,24 @@
 #![allow(unused_doc_comments)]
 //! rsvision: real-time video analytics elements for GStreamer.
 //!
-//! The plugin `rsvision` registers `rsinfer`. Shared code lives in modules named for what it
-//! is: [`detection`] (the metadata contract), [`preprocess`] (frame to tensor), [`yolo`]
-//! (output decoding and NMS), [`onnx`] (ONNX Runtime loading and session sharing).
+//! The plugin `rsvision` registers `rsinfer` and `rsoverlay`. Shared code lives in modules
+//! named for what it is: [`detection`] (the metadata contract), [`preprocess`] (frame to
+//! tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX Runtime loading and session
+//! sharing), [`draw`] (drawing detections on frames).
 
 use gst::glib;
 
 pub mod detection;
+pub mod draw;
 pub mod onnx;
 pub mod preprocess;
 pub mod rsinfer;
+pub mod rsoverlay;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     rsinfer::register(plugin)?;
+    rsoverlay::register(plugin)?;
     Ok(())
 }
 

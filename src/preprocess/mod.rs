@@ -23,7 +23,7 @@ pub enum PixelFormat {
 
 impl PixelFormat {
     /// For packed formats: bytes per pixel and the byte offsets of R, G and B.
-    fn packed(self) -> Option<(usize, [usize; 3])> {
+    pub fn packed(self) -> Option<(usize, [usize; 3])> {
         match self {
             PixelFormat::Rgb => Some((3, [0, 1, 2])),
             PixelFormat::Bgr => Some((3, [2, 1, 0])),
@@ -44,7 +44,8 @@ pub enum YuvMatrix {
 }
 
 impl YuvMatrix {
-    fn kr_kb(self) -> (f32, f32) {
+    /// Luma coefficients `(Kr, Kb)` of the matrix.
+    pub fn kr_kb(self) -> (f32, f32) {
         match self {
             YuvMatrix::Bt601 => (0.299, 0.114),
             YuvMatrix::Bt709 => (0.2126, 0.0722),

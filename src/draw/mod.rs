@@ -1,0 +1,197 @@
+//! Drawing detections on video frames, in place, in the formats rsinfer reads (rsoverlay's
+//! logic, with no GStreamer types).
+//!
+//! - [`canvas`]: clipped primitives (rectangles, glyph masks, pixelation) on I420, NV12 and
+//!   packed RGB frames, with colours converted once to the frame's Y'CbCr.
+//! - [`text`]: the embedded font and a per-size glyph cache.
+//! - [`style`]: palette, user colours, class filters, label text.
+//!
+//! [`Renderer::draw`] lays out one frame: pixelation of `blur-classes` first, then every box
+//! outline, then every label (so labels are never covered by another object's box), then the
+//! statistics line.
+//!
+//! Geometry: a detection's box covers pixels `[round(x), round(x + width))` by
+//! `[round(y), round(y + height))`; the outline is drawn inside that rectangle. The label's
+//! background sits on top of the box (its bottom row is the row above the box), starting at
+//! the box's left edge and shifted left to stay inside the frame; when there is no room
+//! above, it goes inside the box at its top. Boxes with no area draw nothing.
+
+pub mod canvas;
+pub mod style;
+pub mod text;
+
+use std::sync::Arc;
+
+pub use canvas::{Canvas, Paint, Rect};
+pub use style::{ClassSet, ColorMap, Style, PALETTE};
+pub use text::{embedded_font, load_font, Font, GlyphCache};
+
+use crate::detection::Detection;
+use crate::preprocess::Colorimetry;
+
+/// Colour of the statistics line's background.
+const STATS_BACKGROUND: [u8; 3] = [0x20, 0x20, 0x20];
+
+/// Pixel rectangle of a detection (see the module doc), saturated far outside any frame.
+pub fn box_rect(det: &Detection) -> Rect {
+    const LIMIT: f64 = 1.0e7;
+    let p = |v: f64| {
+        if v.is_nan() {
+            0
+        } else {
+            v.round().clamp(-LIMIT, LIMIT) as i32
+        }
+    };
+    Rect::new(
+        p(det.x),
+        p(det.y),
+        p(det.x + det.width),
+        p(det.y + det.height),
+    )
+}
+
+/// The four outline rectangles of `b` with thickness `lw`, not overlapping each other.
+pub fn outline_rects(b: Rect, lw: i32) -> [Rect; 4] {
+    let top = Rect::new(b.x0, b.y0, b.x1, (b.y0 + lw).min(b.y1));
+    let bottom = Rect::new(b.x0, (b.y1 - lw).max(top.y1), b.x1, b.y1);
+    let left = Rect::new(b.x0, top.y1, (b.x0 + lw).min(b.x1), bottom.y0);
+    let right = Rect::new((b.x1 - lw).max(left.x1), top.y1, b.x1, bottom.y0);
+    [top, bottom, left, right]
+}
+
+/// Padding around label text: (horizontal, vertical) pixels.
+fn label_padding(font_size: u32) -> (i32, i32) {
+    let s = font_size as i32;
+    ((s / 4).max(2), (s / 8).max(1))
+}
+
+/// Where a label of `size` (w, h) goes for box `b` in a `frame_w` x `frame_h` frame.
+pub fn label_rect(b: Rect, size: (i32, i32), frame_w: i32, frame_h: i32) -> Rect {
+    let (w, h) = size;
+    let x = b.x0.min(frame_w - w).max(0);
+    let y = if b.y0 - h >= 0 {
+        b.y0 - h
+    } else {
+        b.y0.clamp(0, (frame_h - h).max(0))
+    };
+    Rect::with_size(x, y, w, h)
+}
+
+/// Draws detections on frames; keeps the glyph cache between frames.
+pub struct Renderer {
+    glyphs: GlyphCache,
+}
+
+impl Renderer {
+    pub fn new(font: Arc<Font>, font_size: u32) -> Self {
+        Renderer {
+            glyphs: GlyphCache::new(font, font_size as f32),
+        }
+    }
+
+    /// The glyph cache (for tests and statistics).
+    pub fn glyphs(&self) -> &GlyphCache {
+        &self.glyphs
+    }
+
+    fn ensure_size(&mut self, font_size: u32) {
+        if self.glyphs.size() != font_size.max(1) as f32 {
+            self.glyphs = GlyphCache::new(self.glyphs.font().clone(), font_size as f32);
+        }
+    }
+
+    /// Size (w, h) of the label background for `text`.
+    pub fn label_size(&mut self, text: &str, font_size: u32) -> (i32, i32) {
+        self.ensure_size(font_size);
+        let (px, py) = label_padding(font_size);
+        (
+            self.glyphs.measure(text) + 2 * px,
+            self.glyphs.line_height() + 2 * py,
+        )
+    }
+
+    /// Draws a filled label with `text` at `rect` (from [`label_rect`]).
+    fn draw_label(
+        &mut self,
+        canvas: &mut Canvas<'_>,
+        rect: Rect,
+        text: &str,
+        background: [u8; 3],
+        colorimetry: Colorimetry,
+        font_size: u32,
+    ) {
+        let (px, py) = label_padding(font_size);
+        canvas.fill_rect(rect, Paint::new(background, colorimetry));
+        let fg = Paint::new(style::text_color(background), colorimetry);
+        let baseline = rect.y0 + py + self.glyphs.ascent();
+        self.glyphs.draw(canvas, rect.x0 + px, baseline, text, fg);
+    }
+
+    /// Draws `detections` on `canvas` (a frame of `colorimetry`) in `style`, and `stats`
+    /// (one line of text) in the top-left corner when given. Returns how many detections
+    /// were drawn.
+    pub fn draw(
+        &mut self,
+        canvas: &mut Canvas<'_>,
+        colorimetry: Colorimetry,
+        detections: &[Detection],
+        style: &Style,
+        stats: Option<&str>,
+    ) -> usize {
+        self.ensure_size(style.font_size);
+        let (fw, fh) = (canvas.width(), canvas.height());
+
+        for det in detections.iter().filter(|d| style.blurs(d)) {
+            let b = box_rect(det);
+            let block = (b.width().min(b.height()) / 6).max(4);
+            canvas.pixelate(b, block as u32);
+        }
+
+        let mut drawn = 0;
+        let lw = style.line_width.min(1 << 16) as i32;
+        for det in detections.iter().filter(|d| style.draws(d)) {
+            let b = box_rect(det);
+            if b.is_empty() || b.intersect(&Rect::new(0, 0, fw, fh)).is_empty() {
+                continue;
+            }
+            drawn += 1;
+            if lw > 0 {
+                let paint = Paint::new(style.colors.color(det), colorimetry);
+                for r in outline_rects(b, lw) {
+                    canvas.fill_rect(r, paint);
+                }
+            }
+        }
+
+        for det in detections.iter().filter(|d| style.draws(d)) {
+            let b = box_rect(det);
+            if b.is_empty() || b.intersect(&Rect::new(0, 0, fw, fh)).is_empty() {
+                continue;
+            }
+            let Some(text) = style.label_text(det) else {
+                continue;
+            };
+            let size = self.label_size(&text, style.font_size);
+            let rect = label_rect(b, size, fw, fh);
+            let color = style.colors.color(det);
+            self.draw_label(canvas, rect, &text, color, colorimetry, style.font_size);
+        }
+
+        if let Some(stats) = stats {
+            let size = self.label_size(stats, style.font_size);
+            let rect = Rect::with_size(0, 0, size.0, size.1);
+            self.draw_label(
+                canvas,
+                rect,
+                stats,
+                STATS_BACKGROUND,
+                colorimetry,
+                style.font_size,
+            );
+        }
+        drawn
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,520 @@
+/**
+ * element-rsoverlay:
+ *
+ * Draws the detections on each buffer, in place: the box outline in the class colour, and a
+ * label with a filled background above the box (inside it when the box touches the top of
+ * the frame) reading `person 0.87`, or `person #12 0.87` when a tracker set a track id.
+ * Detections are the `GstVideoRegionOfInterestMeta`s on the buffer: rsinfer's, or any
+ * element's using the same layout (DL Streamer's `detection` structure); a bare region
+ * without one is drawn with its `roi_type` as label. Metas stay on the buffer.
+ *
+ * Input: I420, NV12, RGB, BGR, RGBA, BGRA, RGBx, BGRx (the formats rsinfer reads), so
+ * `decodebin ! rsinfer ! rsoverlay ! x264enc` needs no `videoconvert`. Colours look the same
+ * in every format: the palette is converted once to the frame's Y'CbCr (BT.601/709/2020,
+ * limited or full range, from the caps); in I420/NV12 a chroma sample shared by drawn and
+ * undrawn pixels is blended in proportion. Buffers with nothing to draw pass through
+ * untouched (not even made writable).
+ *
+ * Colours: class id `i` gets colour `i mod 20` of Ultralytics' palette; `colors` overrides
+ * per label or class id (`person:#ff0000,car:#00ff00,3:#0000ff`). Text is black on light
+ * colours, white on dark ones. Text uses the embedded DejaVu Sans (Latin, Greek, Cyrillic...),
+ * anti-aliased, rasterised once per size; `font-location` loads another font (e.g. for CJK
+ * labels).
+ *
+ * `classes` draws only the listed labels or class ids; `blur-classes` pixelates the inside of
+ * the listed classes' boxes (privacy masking, drawn or not); `show-stats` writes the frame
+ * rate and the object count in the top-left corner. Everything but `font-location` may
+ * change while PLAYING. A `colors` value that does not parse is refused with a warning
+ * (the previous colours stay) and makes a following start fail with a clear error.
+ *
+ * ## Example launch line
+ * ```text
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rsoverlay show-stats=true ! videoconvert ! autovideosink
+ * ```
+ *
+ * Since: plugins-rs-0.1.0
+ */
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Instant;
+
+use gst::glib;
+use gst::prelude::*;
+use gst::subclass::prelude::*;
+use gst_base::prelude::*;
+use gst_base::subclass::prelude::*;
+use gst_video::prelude::*;
+
+use crate::detection;
+use crate::draw::{self, Canvas, ClassSet, ColorMap, Renderer, Style};
+use crate::preprocess::{Colorimetry, PixelFormat, YuvMatrix};
+
+// Lock order: `settings` is a leaf lock, taken alone and released at once; `state` is only
+// taken by the streaming thread and start/stop/set_caps. No lock is held while posting.
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new(
+        "rsoverlay",
+        gst::DebugColorFlags::empty(),
+        Some("rsvision detection overlay"),
+    )
+});
+
+const DEFAULT_SHOW_LABELS: bool = true;
+const DEFAULT_SHOW_CONFIDENCE: bool = true;
+const DEFAULT_LINE_WIDTH: u32 = 2;
+const DEFAULT_FONT_SIZE: u32 = 16;
+const DEFAULT_SHOW_STATS: bool = false;
+const MAX_LINE_WIDTH: u32 = 1000;
+const MIN_FONT_SIZE: u32 = 4;
+const MAX_FONT_SIZE: u32 = 512;
+
+#[derive(Debug, Clone)]
+struct Settings {
+    /// What the drawing reads, shared with the streaming thread without copying.
+    style: Arc<Style>,
+    colors: Option<String>,
+    /// Why the last `colors` value was refused.
+    colors_error: Option<String>,
+    classes: Option<String>,
+    blur_classes: Option<String>,
+    show_stats: bool,
+    font_location: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            style: Arc::new(Style {
+                line_width: DEFAULT_LINE_WIDTH,
+                font_size: DEFAULT_FONT_SIZE,
+                show_labels: DEFAULT_SHOW_LABELS,
+                show_confidence: DEFAULT_SHOW_CONFIDENCE,
+                ..Style::default()
+            }),
+            colors: None,
+            colors_error: None,
+            classes: None,
+            blur_classes: None,
+            show_stats: DEFAULT_SHOW_STATS,
+            font_location: None,
+        }
+    }
+}
+
+/// Frame rate over the last second of wall-clock time (the rate frames go through).
+struct RateMeter {
+    window_start: Option<Instant>,
+    frames: u32,
+    fps: Option<f64>,
+}
+
+impl RateMeter {
+    fn tick(&mut self, now: Instant) {
+        let start = *self.window_start.get_or_insert(now);
+        self.frames += 1;
+        let elapsed = now.duration_since(start).as_secs_f64();
+        if elapsed >= 1.0 {
+            self.fps = Some(f64::from(self.frames - 1) / elapsed);
+            self.window_start = Some(now);
+            self.frames = 1;
+        }
+    }
+}
+
+struct State {
+    renderer: Renderer,
+    format: Option<PixelFormat>,
+    colorimetry: Colorimetry,
+    info: Option<gst_video::VideoInfo>,
+    rate: RateMeter,
+    frames: u64,
+    drawn: u64,
+}
+
+#[derive(Default)]
+pub struct RsOverlay {
+    settings: Mutex<Settings>,
+    state: Mutex<Option<State>>,
+}
+
+#[glib::object_subclass]
+impl ObjectSubclass for RsOverlay {
+    const NAME: &'static str = "GstRsOverlay";
+    type Type = super::RsOverlay;
+    type ParentType = gst_base::BaseTransform;
+}
+
+impl RsOverlay {
+    /// Applies `f` to a copy of the style and stores it.
+    fn update_style(&self, f: impl FnOnce(&mut Style)) {
+        let mut s = self.settings.lock().unwrap();
+        let mut style = (*s.style).clone();
+        f(&mut style);
+        s.style = Arc::new(style);
+    }
+}
+
+impl ObjectImpl for RsOverlay {
+    fn properties() -> &'static [glib::ParamSpec] {
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
+            vec![
+                glib::ParamSpecBoolean::builder("show-labels")
+                    .nick("Show labels")
+                    .blurb("Write the class name (and track id) in the label")
+                    .default_value(DEFAULT_SHOW_LABELS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("show-confidence")
+                    .nick("Show confidence")
+                    .blurb("Write the confidence in the label")
+                    .default_value(DEFAULT_SHOW_CONFIDENCE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("line-width")
+                    .nick("Line width")
+                    .blurb("Box outline thickness in pixels, drawn inside the box (0 = no outline)")
+                    .maximum(MAX_LINE_WIDTH)
+                    .default_value(DEFAULT_LINE_WIDTH)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("font-size")
+                    .nick("Font size")
+                    .blurb("Label text size in pixels")
+                    .minimum(MIN_FONT_SIZE)
+                    .maximum(MAX_FONT_SIZE)
+                    .default_value(DEFAULT_FONT_SIZE)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("colors")
+                    .nick("Colors")
+                    .blurb(
+                        "Class colours as label:#rrggbb or class-id:#rrggbb, comma-separated \
+                         (e.g. person:#ff0000,car:#00ff00); others use the default palette",
+                    )
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("classes")
+                    .nick("Classes")
+                    .blurb("Comma-separated labels (or class ids) to draw; empty draws all")
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("blur-classes")
+                    .nick("Blur classes")
+                    .blurb(
+                        "Comma-separated labels (or class ids) whose boxes are pixelated \
+                         (privacy masking)",
+                    )
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("show-stats")
+                    .nick("Show statistics")
+                    .blurb("Write the frame rate and the object count in the top-left corner")
+                    .default_value(DEFAULT_SHOW_STATS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecString::builder("font-location")
+                    .nick("Font location")
+                    .blurb("TrueType/OpenType font file for labels (empty = embedded DejaVu Sans)")
+                    .mutable_ready()
+                    .build(),
+            ]
+        });
+        PROPERTIES.as_ref()
+    }
+
+    fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
+        let text = || {
+            value
+                .get::<Option<String>>()
+                .expect("type checked upstream")
+                .filter(|v| !v.trim().is_empty())
+        };
+        match pspec.name() {
+            "show-labels" => {
+                let v = value.get().expect("type checked upstream");
+                self.update_style(|s| s.show_labels = v);
+            }
+            "show-confidence" => {
+                let v = value.get().expect("type checked upstream");
+                self.update_style(|s| s.show_confidence = v);
+            }
+            "line-width" => {
+                let v = value.get().expect("type checked upstream");
+                self.update_style(|s| s.line_width = v);
+            }
+            "font-size" => {
+                let v = value.get().expect("type checked upstream");
+                self.update_style(|s| s.font_size = v);
+            }
+            "colors" => {
+                let v = text();
+                match ColorMap::parse(v.as_deref().unwrap_or("")) {
+                    Ok(map) => {
+                        self.update_style(|s| s.colors = map);
+                        let mut s = self.settings.lock().unwrap();
+                        s.colors = v;
+                        s.colors_error = None;
+                    }
+                    Err(e) => {
+                        let msg = format!("Invalid colors '{}': {e}", v.unwrap_or_default());
+                        gst::warning!(CAT, imp = self, "{msg}; keeping the previous colours");
+                        self.settings.lock().unwrap().colors_error = Some(msg.clone());
+                        gst::element_imp_warning!(
+                            self,
+                            gst::LibraryError::Settings,
+                            ("{}; keeping the previous colours", msg)
+                        );
+                    }
+                }
+            }
+            "classes" => {
+                let v = text();
+                let set = v.as_deref().and_then(ClassSet::parse);
+                self.update_style(|s| s.classes = set);
+                self.settings.lock().unwrap().classes = v;
+            }
+            "blur-classes" => {
+                let v = text();
+                let set = v.as_deref().and_then(ClassSet::parse);
+                self.update_style(|s| s.blur_classes = set);
+                self.settings.lock().unwrap().blur_classes = v;
+            }
+            "show-stats" => {
+                self.settings.lock().unwrap().show_stats =
+                    value.get().expect("type checked upstream")
+            }
+            "font-location" => self.settings.lock().unwrap().font_location = text(),
+            _ => unimplemented!(),
+        }
+    }
+
+    fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
+        let s = self.settings.lock().unwrap();
+        match pspec.name() {
+            "show-labels" => s.style.show_labels.to_value(),
+            "show-confidence" => s.style.show_confidence.to_value(),
+            "line-width" => s.style.line_width.to_value(),
+            "font-size" => s.style.font_size.to_value(),
+            "colors" => s.colors.to_value(),
+            "classes" => s.classes.to_value(),
+            "blur-classes" => s.blur_classes.to_value(),
+            "show-stats" => s.show_stats.to_value(),
+            "font-location" => s.font_location.to_value(),
+            _ => unimplemented!(),
+        }
+    }
+}
+
+impl GstObjectImpl for RsOverlay {}
+
+impl ElementImpl for RsOverlay {
+    fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
+        static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
+            gst::subclass::ElementMetadata::new(
+                "rsvision detection overlay",
+                "Filter/Effect/Video",
+                "Draws detections (boxes, labels, confidence) on the video, in place",
+                "rsvision developers",
+            )
+        });
+        Some(&*ELEMENT_METADATA)
+    }
+
+    fn pad_templates() -> &'static [gst::PadTemplate] {
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
+            let caps = gst_video::VideoCapsBuilder::new()
+                .format_list([
+                    gst_video::VideoFormat::I420,
+                    gst_video::VideoFormat::Nv12,
+                    gst_video::VideoFormat::Rgb,
+                    gst_video::VideoFormat::Bgr,
+                    gst_video::VideoFormat::Rgba,
+                    gst_video::VideoFormat::Bgra,
+                    gst_video::VideoFormat::Rgbx,
+                    gst_video::VideoFormat::Bgrx,
+                ])
+                .build();
+            ["src", "sink"]
+                .into_iter()
+                .map(|name| {
+                    let dir = if name == "src" {
+                        gst::PadDirection::Src
+                    } else {
+                        gst::PadDirection::Sink
+                    };
+                    gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps)
+                        .expect("valid template")
+                })
+                .collect()
+        });
+        PAD_TEMPLATES.as_ref()
+    }
+}
+
+impl BaseTransformImpl for RsOverlay {
+    const MODE: gst_base::subclass::BaseTransformMode =
+        gst_base::subclass::BaseTransformMode::AlwaysInPlace;
+    const PASSTHROUGH_ON_SAME_CAPS: bool = false;
+    const TRANSFORM_IP_ON_PASSTHROUGH: bool = false;
+
+    fn start(&self) -> Result<(), gst::ErrorMessage> {
+        let (font_location, font_size, colors_error) = {
+            let s = self.settings.lock().unwrap();
+            (
+                s.font_location.clone(),
+                s.style.font_size,
+                s.colors_error.clone(),
+            )
+        };
+        if let Some(e) = colors_error {
+            return Err(gst::error_msg!(gst::LibraryError::Settings, ("{}", e)));
+        }
+        let font = match font_location {
+            Some(path) => draw::load_font(std::path::Path::new(&path))
+                .map_err(|e| gst::error_msg!(gst::ResourceError::OpenRead, ("Font: {}", e)))?,
+            None => draw::embedded_font(),
+        };
+        *self.state.lock().unwrap() = Some(State {
+            renderer: Renderer::new(font, font_size),
+            format: None,
+            colorimetry: Colorimetry::default(),
+            info: None,
+            rate: RateMeter {
+                window_start: None,
+                frames: 0,
+                fps: None,
+            },
+            frames: 0,
+            drawn: 0,
+        });
+        gst::debug!(CAT, imp = self, "Started");
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), gst::ErrorMessage> {
+        if let Some(state) = self.state.lock().unwrap().take() {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "Stopped after {} frames, {} detections drawn, {} glyphs cached",
+                state.frames,
+                state.drawn,
+                state.renderer.glyphs().cached()
+            );
+        }
+        Ok(())
+    }
+
+    fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
+        let info = gst_video::VideoInfo::from_caps(incaps)
+            .map_err(|_| gst::loggable_error!(CAT, "Invalid caps {}", incaps))?;
+        let format = match info.format() {
+            gst_video::VideoFormat::I420 => PixelFormat::I420,
+            gst_video::VideoFormat::Nv12 => PixelFormat::Nv12,
+            gst_video::VideoFormat::Rgb => PixelFormat::Rgb,
+            gst_video::VideoFormat::Bgr => PixelFormat::Bgr,
+            gst_video::VideoFormat::Rgba => PixelFormat::Rgba,
+            gst_video::VideoFormat::Bgra => PixelFormat::Bgra,
+            gst_video::VideoFormat::Rgbx => PixelFormat::Rgbx,
+            gst_video::VideoFormat::Bgrx => PixelFormat::Bgrx,
+            other => return Err(gst::loggable_error!(CAT, "Unsupported format {:?}", other)),
+        };
+        let c = info.colorimetry();
+        let colorimetry = Colorimetry {
+            matrix: match c.matrix() {
+                gst_video::VideoColorMatrix::Bt709 => YuvMatrix::Bt709,
+                gst_video::VideoColorMatrix::Bt2020 => YuvMatrix::Bt2020,
+                _ => YuvMatrix::Bt601,
+            },
+            full_range: c.range() == gst_video::VideoColorRange::Range0_255,
+        };
+        let mut guard = self.state.lock().unwrap();
+        let Some(state) = guard.as_mut() else {
+            return Err(gst::loggable_error!(CAT, "Caps before start"));
+        };
+        gst::debug!(CAT, imp = self, "Caps {:?}, {:?}", incaps, colorimetry);
+        state.format = Some(format);
+        state.colorimetry = colorimetry;
+        state.info = Some(info);
+        Ok(())
+    }
+
+    fn before_transform(&self, buf: &gst::BufferRef) {
+        // Decide per buffer whether there is anything to draw: if not, the buffer passes
+        // through without being made writable (no copy when it is shared, e.g. after a tee).
+        let show_stats = self.settings.lock().unwrap().show_stats;
+        let draw = show_stats || detection::count(buf) > 0;
+        if let Some(state) = self.state.lock().unwrap().as_mut() {
+            state.frames += 1;
+            state.rate.tick(Instant::now());
+        }
+        if self.obj().is_passthrough() == draw {
+            self.obj().set_passthrough(!draw);
+        }
+    }
+
+    fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let (style, show_stats) = {
+            let s = self.settings.lock().unwrap();
+            (s.style.clone(), s.show_stats)
+        };
+        let mut guard = self.state.lock().unwrap();
+        let Some(state) = guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let (Some(info), Some(format)) = (state.info.as_ref(), state.format) else {
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let detections = detection::read(buf, info.width(), info.height());
+        let stats = show_stats.then(|| {
+            let fps = match state.rate.fps {
+                Some(fps) => format!("{fps:.1} fps"),
+                None => "-- fps".to_string(),
+            };
+            let n = detections.iter().filter(|d| style.draws(d)).count();
+            format!("{fps}  {n} object{}", if n == 1 { "" } else { "s" })
+        });
+        let mut frame = match gst_video::VideoFrameRef::from_buffer_ref_writable(buf, info) {
+            Ok(frame) => frame,
+            Err(_) => {
+                drop(guard);
+                gst::element_imp_error!(
+                    self,
+                    gst::CoreError::Failed,
+                    ("Could not map the frame for writing")
+                );
+                return Err(gst::FlowError::Error);
+            }
+        };
+        let strides: Vec<usize> = frame
+            .plane_stride()
+            .iter()
+            .map(|&s| s.max(0) as usize)
+            .collect();
+        let (width, height) = (frame.width(), frame.height());
+        let planes: Vec<&mut [u8]> = frame.planes_data_mut().into_iter().collect();
+        let mut canvas = match Canvas::new(format, width, height, planes, &strides) {
+            Ok(c) => c,
+            Err(e) => {
+                drop(guard);
+                gst::element_imp_error!(self, gst::StreamError::Format, ("Bad frame: {}", e));
+                return Err(gst::FlowError::Error);
+            }
+        };
+        let drawn = state.renderer.draw(
+            &mut canvas,
+            state.colorimetry,
+            &detections,
+            &style,
+            stats.as_deref(),
+        );
+        state.drawn += drawn as u64;
+        gst::trace!(
+            CAT,
+            imp = self,
+            "Drew {drawn} of {} detections",
+            detections.len()
+        );
+        Ok(gst::FlowSuccess::Ok)
+    }
+}
