@@ -134,7 +134,6 @@ fn primitives_clip_anything_to_the_frame() {
         c.pixelate(r, 3);
         c.blend_mask(r.x0, r.y0, &[255; 16], 4, 4, p);
     }
-    drop(c);
     // Only the full-frame rectangle drew; the rest were empty or outside.
     let y = Paint::new([1, 2, 3], BT601).yuv[0];
     assert!(f.planes[0]
@@ -176,7 +175,6 @@ fn packed_formats_write_their_channel_order_and_alpha() {
         let mut buf = vec![7u8; 4 * 3 * bpp];
         let mut c = Canvas::new(format, 4, 3, vec![&mut buf], &[4 * bpp]).unwrap();
         c.fill_rect(Rect::new(1, 1, 3, 2), Paint::new([10, 20, 30], BT601));
-        drop(c);
         for y in 0..3 {
             for x in 0..4 {
                 let px = &buf[(y * 4 + x) * bpp..(y * 4 + x + 1) * bpp];
@@ -196,7 +194,6 @@ fn mask_blends_by_coverage() {
     let mut c = Canvas::new(PixelFormat::Rgba, 3, 2, vec![&mut buf], &[12]).unwrap();
     // 2x1 mask at (1, 1): half and full coverage of white.
     c.blend_mask(1, 1, &[128, 255], 2, 1, Paint::new([255, 255, 255], BT601));
-    drop(c);
     assert_eq!(&buf[16..20], &[128, 128, 128, 128]);
     assert_eq!(&buf[20..24], &[255, 255, 255, 255]);
     assert!(buf[..16].iter().all(|&v| v == 0));
@@ -211,7 +208,6 @@ fn nv12_mask_chroma_takes_the_mean_coverage_of_its_block() {
     let red = Paint::new([255, 0, 0], BT601);
     // Covers the whole first 2x2 block at 255 and the second block's left column at 255.
     c.blend_mask(0, 0, &[255, 255, 255, 255, 255, 255], 3, 2, red);
-    drop(c);
     assert_eq!(&uv[..2], &[90, 240]);
     // Half the block: (128 * 2 + c * 2) / 4.
     assert_eq!(
@@ -229,7 +225,6 @@ fn pixelate_averages_cells_aligned_on_the_rectangle() {
     let mut buf: Vec<u8> = (0..6 * 4).map(|i| (i * 10) as u8).collect();
     let mut c = Canvas::new(PixelFormat::Rgb, 2, 4, vec![&mut buf], &[6]).unwrap();
     c.pixelate(Rect::new(0, 0, 2, 4), 2);
-    drop(c);
     // Two 2x2 cells; the R channel of the first: pixels 0,1 (row 0) and 2,3 (row 1).
     let r = |i: usize| buf[i * 3];
     assert_eq!([r(0), r(1), r(2), r(3)], [45, 45, 45, 45]);
