@@ -38,13 +38,14 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 # Python venv: onnxruntime (its shared library feeds rsinfer; its Python API is the test
-# reference), numpy and pillow (scene renderer and reference checks).
-py_packages=(onnxruntime numpy pillow)
+# reference), numpy and pillow (scene renderer and reference checks), opencv-python-headless
+# (the baseline of benches/overlay.rs).
+py_packages=(onnxruntime numpy pillow opencv-python-headless)
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating Python venv $venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import onnxruntime, numpy, PIL" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "import onnxruntime, numpy, PIL, cv2" >/dev/null 2>&1; then
   echo "setup: installing ${py_packages[*]} into $venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${py_packages[@]}"
 fi

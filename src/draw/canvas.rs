@@ -193,23 +193,33 @@ impl<'a> Canvas<'a> {
                 px[go] = paint.rgb[1];
                 px[bo] = paint.rgb[2];
                 if bpp == 4 {
-                    // The 4th byte: opaque alpha, or padding we may as well set.
+                    // The 4th byte: opaque alpha (RGBx/BGRx keep their padding byte below).
                     px[6 - ro - go - bo] = 255;
                 }
-                let px = &px[..bpp];
                 let stride = self.strides[0];
                 for y in r.y0 as usize..r.y1 as usize {
                     let row = &mut self.planes[0][y * stride + x0 * bpp..y * stride + x1 * bpp];
-                    if bpp == 4 && !alpha {
-                        // RGBx/BGRx: leave the padding byte as it was.
-                        for p in row.chunks_exact_mut(4) {
-                            p[ro] = px[ro];
-                            p[go] = px[go];
-                            p[bo] = px[bo];
+                    match bpp {
+                        // Fixed-size copies: one store per pixel.
+                        4 if alpha => {
+                            for p in row.chunks_exact_mut(4) {
+                                p.copy_from_slice(&px);
+                            }
                         }
-                    } else {
-                        for p in row.chunks_exact_mut(bpp) {
-                            p.copy_from_slice(px);
+                        4 => {
+                            // RGBx/BGRx: leave the padding byte as it was.
+                            let ao = 6 - ro - go - bo;
+                            for p in row.chunks_exact_mut(4) {
+                                let pad = p[ao];
+                                p.copy_from_slice(&px);
+                                p[ao] = pad;
+                            }
+                        }
+                        _ => {
+                            let px3 = [px[0], px[1], px[2]];
+                            for p in row.chunks_exact_mut(3) {
+                                p.copy_from_slice(&px3);
+                            }
                         }
                     }
                 }
@@ -300,16 +310,20 @@ impl<'a> Canvas<'a> {
                 0
             }
         };
+        // The mask row of frame row `py`, from frame column `r.x0` to `r.x1` (both clipped).
+        let mask_row = |py: i32| -> &[u8] {
+            let start = (py - y) as usize * mask_w + (r.x0 - x) as usize;
+            &mask[start..start + (r.x1 - r.x0) as usize]
+        };
         match self.format {
             PixelFormat::I420 | PixelFormat::Nv12 => {
                 let stride = self.strides[0];
                 for py in r.y0..r.y1 {
-                    let row = &mut self.planes[0][py as usize * stride..];
-                    for px in r.x0..r.x1 {
-                        let a = at(px, py);
+                    let start = py as usize * stride + r.x0 as usize;
+                    let row = &mut self.planes[0][start..start + (r.x1 - r.x0) as usize];
+                    for (p, &a) in row.iter_mut().zip(mask_row(py)) {
                         if a != 0 {
-                            let p = &mut row[px as usize];
-                            *p = mix(*p, paint.yuv[0], a, 255);
+                            *p = mix(*p, paint.yuv[0], u32::from(a), 255);
                         }
                     }
                 }
@@ -337,13 +351,13 @@ impl<'a> Canvas<'a> {
                 let ao = 6 - ro - go - bo;
                 let stride = self.strides[0];
                 for py in r.y0..r.y1 {
-                    let row = &mut self.planes[0][py as usize * stride..];
-                    for px in r.x0..r.x1 {
-                        let a = at(px, py);
+                    let start = py as usize * stride + r.x0 as usize * bpp;
+                    let row = &mut self.planes[0][start..start + (r.x1 - r.x0) as usize * bpp];
+                    for (p, &a) in row.chunks_exact_mut(bpp).zip(mask_row(py)) {
                         if a == 0 {
                             continue;
                         }
-                        let p = &mut row[px as usize * bpp..px as usize * bpp + bpp];
+                        let a = u32::from(a);
                         p[ro] = mix(p[ro], paint.rgb[0], a, 255);
                         p[go] = mix(p[go], paint.rgb[1], a, 255);
                         p[bo] = mix(p[bo], paint.rgb[2], a, 255);
