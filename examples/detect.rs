@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example detect -- [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet]
+//!     [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS]
 //! ```
 //!
 //! VIDEO defaults to `data/sample-shapes.mp4` and MODEL to `models/rsvision-shapes.onnx`.
@@ -10,7 +11,12 @@
 //! `--jsonl FILE` writes one JSON document per frame (`frame`, `pts_ns`, `detections` with
 //! `label`, `label_id`, `confidence`, `x`, `y`, `width`, `height`); `--quiet` prints only
 //! the summary (per-class counts and the frame rate).
-//! The pipeline is `filesrc ! decodebin ! rsinfer ! appsink`; the plugin is registered
+//! `--annotate FILE.mp4` draws the detections with rsoverlay and writes the annotated video
+//! (H.264 in MP4); `--snapshot FILE.png` saves the annotated frame at `--snapshot-at`
+//! seconds (default 3) as PNG.
+//! The pipeline is `filesrc ! decodebin ! rsinfer ! appsink` (with `--annotate` or
+//! `--snapshot`: `rsinfer ! rsoverlay ! tee`, one branch to the appsink, one to
+//! `x264enc ! mp4mux ! filesink`); the plugin is registered
 //! statically (`gstrsvision::plugin_register_static()`), so no `GST_PLUGIN_PATH` is needed.
 //! Each frame's detections are read with `gstrsvision::detection::read`, which also reads
 //! region-of-interest metas written by other elements using the same layout (e.g. DL
@@ -42,9 +48,13 @@ struct Summary {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    const USAGE: &str = "usage: detect [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet]";
+    const USAGE: &str = "usage: detect [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet] \
+                         [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS]";
     let mut positional = Vec::new();
     let mut jsonl = None;
+    let mut annotate: Option<String> = None;
+    let mut snapshot: Option<String> = None;
+    let mut snapshot_at = 3.0f64;
     let mut quiet = false;
     let mut conf: Option<f32> = None;
     let mut args = std::env::args().skip(1);
@@ -52,6 +62,14 @@ fn main() -> Result<(), Box<dyn Error>> {
         match a.as_str() {
             "--jsonl" => jsonl = Some(args.next().ok_or(USAGE)?),
             "--quiet" => quiet = true,
+            "--annotate" => annotate = Some(args.next().ok_or(USAGE)?),
+            "--snapshot" => snapshot = Some(args.next().ok_or(USAGE)?),
+            "--snapshot-at" => {
+                let v = args.next().ok_or(USAGE)?;
+                snapshot_at = v
+                    .parse()
+                    .map_err(|_| format!("--snapshot-at {v}: not a number"))?;
+            }
             "--conf" => {
                 let v = args.next().ok_or(USAGE)?;
                 conf = Some(v.parse().map_err(|_| format!("--conf {v}: not a number"))?);
@@ -94,12 +112,35 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Properties are set on the elements rather than written into the launch line, so that
     // file names need no quoting. A file is not live: every frame is inferred (rsinfer's
     // QoS only lets late frames pass without inference in live or clock-synced pipelines).
-    let pipeline = gst::parse::launch(
-        "filesrc name=src ! decodebin ! rsinfer name=infer ! \
-         appsink name=sink sync=false",
-    )?
-    .downcast::<gst::Pipeline>()
-    .map_err(|_| "not a pipeline")?;
+    let description = if annotate.is_some() || snapshot.is_some() {
+        let encode = if annotate.is_some() {
+            "t. ! queue ! x264enc speed-preset=faster ! mp4mux ! filesink name=out"
+        } else {
+            ""
+        };
+        // The appsink branch's queue holds up to 10 s of frames (no byte limit): while the
+        // pipeline prerolls, x264enc takes dozens of frames before its first output, and a
+        // full queue in front of the prerolled appsink would block the tee before that.
+        format!(
+            "filesrc name=src ! decodebin ! rsinfer name=infer ! rsoverlay ! tee name=t \
+             t. ! queue max-size-bytes=0 max-size-buffers=0 max-size-time=10000000000 ! \
+             appsink name=sink sync=false {encode}"
+        )
+    } else {
+        "filesrc name=src ! decodebin ! rsinfer name=infer ! appsink name=sink sync=false".into()
+    };
+    let pipeline = gst::parse::launch(&description)?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| "not a pipeline")?;
+    if let Some(path) = &annotate {
+        pipeline
+            .by_name("out")
+            .ok_or("no filesink")?
+            .set_property("location", path);
+    }
+    let snapshot_taken = Arc::new(Mutex::new(None::<Result<String, String>>));
+    let snapshot_cb = snapshot_taken.clone();
+    let snapshot_path = snapshot.clone();
     pipeline
         .by_name("src")
         .ok_or("no filesrc")?
@@ -127,6 +168,13 @@ fn main() -> Result<(), Box<dyn Error>> {
                 let info =
                     gst_video::VideoInfo::from_caps(caps).map_err(|_| gst::FlowError::Error)?;
                 let detections = gstrsvision::detection::read(buffer, info.width(), info.height());
+                if let Some(path) = &snapshot_path {
+                    let due = buffer.pts().is_some_and(|t| t.seconds_f64() >= snapshot_at);
+                    let mut taken = snapshot_cb.lock().unwrap();
+                    if due && taken.is_none() {
+                        *taken = Some(save_png(&sample, path));
+                    }
+                }
 
                 let mut s = summary_cb.lock().unwrap();
                 let frame = s.frames;
@@ -208,6 +256,17 @@ fn main() -> Result<(), Box<dyn Error>> {
         out.flush()?;
     }
 
+    if let Some(path) = &snapshot {
+        match snapshot_taken.lock().unwrap().take() {
+            Some(Ok(msg)) => println!("{msg}"),
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(format!("{path}: the video is shorter than {snapshot_at} s").into()),
+        }
+    }
+    if let Some(path) = &annotate {
+        println!("annotated video: {path}");
+    }
+
     let s = summary.lock().unwrap();
     println!(
         "\n{} frames, {} with detections, {:.1} s: {:.1} frames/s (decode + detection)",
@@ -231,4 +290,21 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     Ok(())
+}
+
+/// Writes the frame of `sample` as a PNG file (GStreamer converts and encodes it).
+fn save_png(sample: &gst::Sample, path: &str) -> Result<String, String> {
+    let png = gst_video::convert_sample(
+        sample,
+        &gst::Caps::builder("image/png").build(),
+        Some(gst::ClockTime::from_seconds(10)),
+    )
+    .map_err(|e| format!("snapshot: {e}"))?;
+    let buffer = png.buffer().ok_or("snapshot: no buffer")?;
+    let map = buffer.map_readable().map_err(|e| e.to_string())?;
+    std::fs::write(path, map.as_slice()).map_err(|e| format!("{path}: {e}"))?;
+    Ok(format!(
+        "snapshot: {path} (frame at {})",
+        sample.buffer().and_then(|b| b.pts()).display()
+    ))
 }

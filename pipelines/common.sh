@@ -1,7 +1,8 @@
 # Shared by the pipelines/*.sh scripts (sourced, not run).
 #
 # Sets ROOT (the repository root), points GST_PLUGIN_PATH at the freshly built plugin
-# (target/release, else target/debug; GST_PLUGIN_PATH set by the user comes after it) and
+# (target/release, else target/debug, unless RSVISION_PLUGIN_DIR names the directory; a
+# GST_PLUGIN_PATH set by the user comes after it) and
 # defines `require_rsinfer`, `require_file` and `format_detections`.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,8 +19,12 @@ model_properties() {
     fi
 }
 
+# RSVISION_PLUGIN_DIR (a directory holding libgstrsvision.so) overrides the search.
+if [[ -n "${RSVISION_PLUGIN_DIR:-}" ]]; then
+    export GST_PLUGIN_PATH="$RSVISION_PLUGIN_DIR${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+fi
 for build in release debug; do
-    if [[ -f "$ROOT/target/$build/libgstrsvision.so" ]]; then
+    if [[ -z "${RSVISION_PLUGIN_DIR:-}" && -f "$ROOT/target/$build/libgstrsvision.so" ]]; then
         export GST_PLUGIN_PATH="$ROOT/target/$build${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
         break
     fi

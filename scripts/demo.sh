@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The demo, on a fresh Debian 12 machine: installs what is missing (scripts/setup.sh),
 # builds the plugin (release), runs the shipped detector (models/rsvision-shapes.onnx) over
-# the shipped sample video (data/sample-shapes.mp4) with rsinfer, prints the detections per
-# class and the frame rate, and writes out/detections.jsonl (one line per frame).
+# the shipped sample video (data/sample-shapes.mp4) with rsinfer, draws the detections with
+# rsoverlay, prints the detections per class and the frame rate, and writes
+# out/annotated.mp4 (the annotated video), out/annotated.png (its frame at 3 s) and
+# out/detections.jsonl (one line per frame).
 #
 # Override with: scripts/demo.sh [VIDEO [MODEL]]
 set -euo pipefail
@@ -18,6 +20,7 @@ mkdir -p out
 
 cargo build --locked --release --lib --example detect
 echo "== rsinfer on $video with $model"
-target/release/examples/detect "$video" "$model" --conf "$conf" --quiet --jsonl out/detections.jsonl
-echo "== outputs: out/detections.jsonl"
+target/release/examples/detect "$video" "$model" --conf "$conf" --quiet \
+    --jsonl out/detections.jsonl --annotate out/annotated.mp4 --snapshot out/annotated.png
+echo "== outputs: out/annotated.mp4 out/annotated.png out/detections.jsonl"
 echo "== use it in your own pipelines with: export GST_PLUGIN_PATH=$PWD/target/release"
