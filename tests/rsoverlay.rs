@@ -711,3 +711,41 @@ fn the_annotate_pipeline_script_writes_an_annotated_mp4() {
         count_frames(&root().join("data/sample-shapes.mp4"))
     );
 }
+
+/// Hundreds of boxes anywhere (outside, across the edges, zero-size, huge) on an odd-sized
+/// frame in every format: drawn and clipped, never a crash or a write outside the frame
+/// (GStreamer's own strides, so the last row's padding is checked by the memory map).
+#[test]
+fn hundreds_of_boxes_on_odd_frames_in_every_format() {
+    init();
+    let (w, h) = (641u32, 479u32);
+    let mut dets = Vec::new();
+    for i in 0..400 {
+        let v = f64::from(i);
+        dets.push(det(
+            (v * 37.7) % 900.0 - 150.0,
+            (v * 23.3) % 700.0 - 120.0,
+            (v * 7.0) % 400.0,
+            (v * 11.0) % 300.0,
+            ["person", "car", "Ёлка", "日本", ""][i as usize % 5],
+            i % 25 - 1,
+        ));
+    }
+    dets.push(det(-1e12, -1e12, 2e12, 2e12, "huge", 0));
+    for format in FORMATS {
+        let mut hn = harness(
+            &[("show-stats", &true), ("blur-classes", &"car")],
+            format,
+            w,
+            h,
+        );
+        let input = frame(format, w, h, "pattern=smpte");
+        let out = draw(&mut hn, &input, &dets, w, h);
+        assert_eq!(out.size(), input.size());
+        assert_eq!(detection::count(&out), dets.len(), "{format}: metas kept");
+        assert_ne!(
+            out.map_readable().unwrap().as_slice(),
+            input.map_readable().unwrap().as_slice()
+        );
+    }
+}
