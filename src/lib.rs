@@ -8,6 +8,7 @@
 use gst::glib;
 
 pub mod detection;
+pub mod kserve;
 pub mod onnx;
 pub mod preprocess;
 pub mod rsinfer;
