@@ -201,7 +201,7 @@ mod tests {
         assert_eq!(resp.outputs[0].shape, [1, 6]);
         assert_eq!(resp.raw_output_contents, [vec![0xaa, 0xbb]]);
         // TensorMetadata inside ModelMetadataResponse: inputs tag 4, outputs tag 5.
-        let bytes = [0x22, 5, 0x12, 4, b'F', b'P', b'3', b'2', 0x2a, 0];
+        let bytes = [0x22, 6, 0x12, 4, b'F', b'P', b'3', b'2', 0x2a, 0];
         let meta = ModelMetadataResponse::decode(&bytes[..]).unwrap();
         assert_eq!(meta.inputs[0].datatype, "FP32");
         assert_eq!(meta.outputs.len(), 1);
