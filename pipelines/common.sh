@@ -18,12 +18,18 @@ model_properties() {
     fi
 }
 
+# RSVISION_PLUGIN_DIR: use the plugin in that directory instead (tests point it at the
+# library cargo test built).
+if [[ -n "${RSVISION_PLUGIN_DIR:-}" ]]; then
+    export GST_PLUGIN_PATH="$RSVISION_PLUGIN_DIR${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+else
 for build in release debug; do
     if [[ -f "$ROOT/target/$build/libgstrsvision.so" ]]; then
         export GST_PLUGIN_PATH="$ROOT/target/$build${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
         break
     fi
 done
+fi
 
 die() {
     echo "$(basename "$0"): $*" >&2

@@ -954,7 +954,7 @@ mod tests {
             check_status(500, b"<html>").unwrap_err().kind,
             ErrorKind::Server
         );
-        assert!(parse_ready(200, br#"{"ready": false}"#, "x").unwrap() == false);
+        assert!(!parse_ready(200, br#"{"ready": false}"#, "x").unwrap());
         assert_eq!(
             parse_ready(200, b"junk", "x").unwrap_err().kind,
             ErrorKind::Protocol
