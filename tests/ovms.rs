@@ -228,7 +228,16 @@ struct Seen {
     frames: Vec<(Instant, usize)>,
 }
 
-fn outage(url_of: fn(&KserveServer) -> String) {
+/// How the server goes away.
+#[derive(Clone, Copy, PartialEq)]
+enum Outage {
+    /// SIGKILL, then a new process on the same ports: refused connections meanwhile.
+    Crash,
+    /// SIGSTOP, then SIGCONT: requests hang until the timeout.
+    Freeze,
+}
+
+fn outage(url_of: fn(&KserveServer) -> String, how: Outage) {
     init();
     let mut server = shapes_server();
     let pipeline = common::launch(&format!(
@@ -287,7 +296,10 @@ fn outage(url_of: fn(&KserveServer) -> String) {
     assert!(w.is_empty(), "{w:?}");
     assert!(count(t0, true) > 20, "detections before the outage");
 
-    server.kill();
+    match how {
+        Outage::Crash => server.kill(),
+        Outage::Freeze => server.freeze(true),
+    }
     let t1 = Instant::now();
     let (w, _) = wait(Duration::from_secs(3));
     assert_eq!(w.len(), 1, "one warning per outage: {w:?}");
@@ -297,7 +309,10 @@ fn outage(url_of: fn(&KserveServer) -> String) {
     assert!(count(after, false) > 40, "frames pass during the outage");
     assert_eq!(count(after, true), 0, "no detections without a server");
 
-    server.restart();
+    match how {
+        Outage::Crash => server.restart(),
+        Outage::Freeze => server.freeze(false),
+    }
     let t2 = Instant::now();
     let (w, infos) = wait(Duration::from_secs(4));
     assert!(w.is_empty(), "no new warning: {w:?}");
@@ -322,12 +337,22 @@ fn outage(url_of: fn(&KserveServer) -> String) {
 
 #[test]
 fn grpc_server_killed_and_restarted_mid_stream() {
-    outage(KserveServer::grpc_url);
+    outage(KserveServer::grpc_url, Outage::Crash);
 }
 
 #[test]
 fn rest_server_killed_and_restarted_mid_stream() {
-    outage(KserveServer::http_url);
+    outage(KserveServer::http_url, Outage::Crash);
+}
+
+#[test]
+fn grpc_server_frozen_then_thawed_mid_stream() {
+    outage(KserveServer::grpc_url, Outage::Freeze);
+}
+
+#[test]
+fn rest_server_frozen_then_thawed_mid_stream() {
+    outage(KserveServer::http_url, Outage::Freeze);
 }
 
 /// Starts `videotestsrc ! rsinfer PROPS ! fakesink` and returns the error it posts, within

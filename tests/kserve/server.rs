@@ -119,6 +119,18 @@ impl KserveServer {
         }
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: connections stay open, nothing
+    /// answers, as with an overloaded or hung server.
+    pub fn freeze(&self, frozen: bool) {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = Command::new("kill")
+            .arg(if frozen { "-STOP" } else { "-CONT" })
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Kills the server at once (SIGKILL: a crash, not a graceful stop).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
