@@ -69,6 +69,14 @@ fi
 # A real KServe v2 server for tests/ovms.rs, benches/ovms.rs and pipelines/ovms-*.sh: the
 # `kserve` PyPI package (pinned; its fastapi/grpcio stack stays out of the main venv) with
 # onnxruntime, in its own venv. pipelines/kserve-serve-onnx.py runs it.
+# openssl makes the private CA of the HTTPS test.
+if ! dpkg-query -W -f='${Status}' openssl 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup: installing Debian package: openssl"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
 kserve_venv="${RSVISION_KSERVE_VENV:-$HOME/.cache/rsvision/kserve-venv}"
 kserve_packages=("kserve==0.21.0" onnxruntime numpy)
 if [ ! -x "$kserve_venv/bin/python" ]; then

@@ -562,3 +562,84 @@ fn the_ovms_rtsp_script_gets_detections_from_the_server() {
         "{stdout}"
     );
 }
+
+/// Runs `openssl ARGS` in `dir`.
+fn openssl(dir: &std::path::Path, args: &str) {
+    let status = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args.split_whitespace())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (Debian: openssl)");
+    assert!(status.success(), "openssl {args}");
+}
+
+#[test]
+fn https_with_a_private_ca() {
+    init();
+    // A private CA and a server certificate for 127.0.0.1 signed by it.
+    let dir = common::TempDir::new("ovms-tls");
+    let d = dir.path();
+    openssl(d, "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=rsvision-test-ca");
+    openssl(
+        d,
+        "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+    );
+    std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(d, "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext");
+    let konst = root().join("tests/data/const_v8.onnx");
+    let server = KserveServer::start_with(
+        &[("const", &konst)],
+        &[
+            "--ssl_certfile".into(),
+            d.join("server.pem").display().to_string(),
+            "--ssl_keyfile".into(),
+            d.join("server.key").display().to_string(),
+        ],
+        true,
+    );
+    let url = server.http_url();
+    assert!(url.starts_with("https://"));
+
+    // Not trusted without the CA: a clear start error, not a hang.
+    let e = start_error(&format!("backend=ovms server-url={url} model-name=const"));
+    assert!(
+        e.contains("Cannot reach the inference server") && e.contains("certificate"),
+        "{e}"
+    );
+    // Plain HTTP to the TLS port fails clearly as well.
+    let e = start_error(&format!(
+        "backend=ovms server-url=http://127.0.0.1:{} model-name=const",
+        server.http_port
+    ));
+    assert!(
+        e.contains(&format!("127.0.0.1:{}", server.http_port)),
+        "{e}"
+    );
+    // A missing CA file is named.
+    let e = start_error(&format!(
+        "backend=ovms server-url={url} model-name=const tls-ca-location=/nonexistent/ca.pem"
+    ));
+    assert!(e.contains("/nonexistent/ca.pem"), "{e}");
+
+    // With the CA: the exact boxes over HTTPS.
+    let element = gst::ElementFactory::make("rsinfer")
+        .property_from_str("backend", "ovms")
+        .property("server-url", &url)
+        .property("model-name", "const")
+        .property("labels-location", data("const.labels"))
+        .property("tls-ca-location", d.join("ca.pem").display().to_string())
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str("video/x-raw,format=RGB,width=320,height=240,framerate=30/1");
+    h.play();
+    for n in 0..3 {
+        h.push(frame(320, 240, n)).unwrap();
+    }
+    h.push_event(gst::event::Eos::new());
+    for _ in 0..3 {
+        assert_const_boxes(&detection::read(&h.pull().unwrap(), 320, 240));
+    }
+}

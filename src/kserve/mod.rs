@@ -495,8 +495,14 @@ fn rest_error(e: reqwest::Error) -> Error {
 }
 
 impl Client {
-    /// A client for `url`; nothing is connected yet. `timeout` bounds each call.
-    pub fn new(url: &ServerUrl, timeout: Duration) -> Result<Client, String> {
+    /// A client for `url`; nothing is connected yet. `timeout` bounds each call. TLS trusts
+    /// the public web PKI roots and, when given, the PEM certificates in `extra_roots` (a
+    /// private CA).
+    pub fn new(
+        url: &ServerUrl,
+        timeout: Duration,
+        extra_roots: Option<&[u8]>,
+    ) -> Result<Client, String> {
         let inner = match url.transport {
             Transport::Grpc => {
                 let mut ep = tonic::transport::Endpoint::from_shared(url.base.clone())
@@ -504,19 +510,29 @@ impl Client {
                     .connect_timeout(timeout)
                     .tcp_nodelay(true);
                 if url.tls {
+                    let mut tls = tonic::transport::ClientTlsConfig::new().with_webpki_roots();
+                    if let Some(pem) = extra_roots {
+                        tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+                    }
                     ep = ep
-                        .tls_config(tonic::transport::ClientTlsConfig::new().with_webpki_roots())
+                        .tls_config(tls)
                         .map_err(|e| format!("TLS for '{}': {e}", url.base))?;
                 }
                 Inner::Grpc(ep.connect_lazy())
             }
-            Transport::Rest => Inner::Rest(
-                reqwest::Client::builder()
+            Transport::Rest => {
+                let mut b = reqwest::Client::builder()
                     .connect_timeout(timeout)
-                    .tcp_nodelay(true)
-                    .build()
-                    .map_err(|e| format!("HTTP client: {e}"))?,
-            ),
+                    .tcp_nodelay(true);
+                if let Some(pem) = extra_roots {
+                    for cert in reqwest::Certificate::from_pem_bundle(pem)
+                        .map_err(|e| format!("the CA certificates are not PEM: {e}"))?
+                    {
+                        b = b.add_root_certificate(cert);
+                    }
+                }
+                Inner::Rest(b.build().map_err(|e| format!("HTTP client: {e}"))?)
+            }
         };
         Ok(Client {
             url: url.clone(),

@@ -36,8 +36,8 @@
  * Remote inference (`backend=ovms`): the same preprocessed tensor is sent to a KServe v2
  * server (OpenVINO Model Server, NVIDIA Triton, KServe, Seldon MLServer) named by
  * `server-url` (`grpc://host:port` for gRPC, `http://host:port` for REST with the binary
- * tensor extension; `grpcs://` or `grpc+tls://` and `https://` for TLS with the system's
- * public roots) and `model-name` (`model-version` empty: the server's default). Decoding, NMS
+ * tensor extension; `grpcs://` or `grpc+tls://` and `https://` for TLS with the public web
+ * PKI roots, plus the CA certificates of `tls-ca-location`) and `model-name` (`model-version` empty: the server's default). Decoding, NMS
  * and the mapping to frame pixels are the local backend's, so the detections are the same
  * as `backend=onnx` on the same model. At start the element checks that the server and the
  * model are ready, reads the metadata (an FP32 `[1, 3, H, W]` input is required) and runs
@@ -110,6 +110,7 @@ const DEFAULT_MODEL_NAME: Option<String> = None;
 const DEFAULT_MODEL_VERSION: Option<String> = None;
 const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
 const DEFAULT_TIMEOUT_MS: u32 = 2000;
+const DEFAULT_TLS_CA_LOCATION: Option<String> = None;
 /// During a server outage, one probe request at most this often.
 const PROBE_INTERVAL: Duration = Duration::from_millis(500);
 /// Start-up calls (readiness, metadata, the first inference) get at least this long.
@@ -137,6 +138,7 @@ struct Settings {
     model_version: Option<String>,
     max_in_flight: u32,
     timeout_ms: u32,
+    tls_ca_location: Option<String>,
 }
 
 impl Default for Settings {
@@ -162,6 +164,7 @@ impl Default for Settings {
             model_version: DEFAULT_MODEL_VERSION,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            tls_ca_location: DEFAULT_TLS_CA_LOCATION,
         }
     }
 }
@@ -470,6 +473,15 @@ impl RsInfer {
         };
         let version = settings.model_version.clone().unwrap_or_default();
         let timeout = Duration::from_millis(u64::from(settings.timeout_ms.max(1)));
+        let extra_roots = match settings.tls_ca_location.as_deref() {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::OpenRead,
+                    ("Cannot read tls-ca-location '{}': {}", path, e)
+                )
+            })?),
+            None => None,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("rsinfer-ovms")
@@ -484,12 +496,16 @@ impl RsInfer {
             })?;
         let start_client = {
             let _guard = runtime.enter();
-            kserve::Client::new(&parsed, timeout.max(MIN_START_TIMEOUT))
+            kserve::Client::new(
+                &parsed,
+                timeout.max(MIN_START_TIMEOUT),
+                extra_roots.as_deref(),
+            )
         }
         .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
         let client = {
             let _guard = runtime.enter();
-            kserve::Client::new(&parsed, timeout)
+            kserve::Client::new(&parsed, timeout, extra_roots.as_deref())
         }
         .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
         let model_desc = if version.is_empty() {
@@ -1383,6 +1399,11 @@ impl ObjectImpl for RsInfer {
                     .default_value(DEFAULT_TIMEOUT_MS)
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("tls-ca-location")
+                    .nick("TLS CA location")
+                    .blurb("backend=ovms: PEM file of CA certificates to trust besides the public roots (a private CA), for grpcs:// and https://")
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -1426,6 +1447,12 @@ impl ObjectImpl for RsInfer {
             }
             "max-in-flight" => s.max_in_flight = value.get().expect("type checked upstream"),
             "timeout" => s.timeout_ms = value.get().expect("type checked upstream"),
+            "tls-ca-location" => {
+                s.tls_ca_location = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|v| !v.is_empty())
+            }
             _ => unimplemented!(),
         }
     }
@@ -1453,6 +1480,7 @@ impl ObjectImpl for RsInfer {
             "model-version" => s.model_version.to_value(),
             "max-in-flight" => s.max_in_flight.to_value(),
             "timeout" => s.timeout_ms.to_value(),
+            "tls-ca-location" => s.tls_ca_location.to_value(),
             _ => unimplemented!(),
         }
     }

@@ -47,13 +47,24 @@ pub struct KserveServer {
     pub http_port: u16,
     pub grpc_port: u16,
     models: Vec<(String, PathBuf)>,
+    /// More command-line arguments (e.g. `--ssl_certfile`), and whether REST is HTTPS.
+    args: Vec<String>,
+    tls: bool,
     log: PathBuf,
 }
 
 impl KserveServer {
     /// Starts the server with `models` (name, ONNX path) and waits until it is ready.
     pub fn start(models: &[(&str, &Path)]) -> KserveServer {
+        Self::start_with(models, &[], false)
+    }
+
+    /// Starts the server with more arguments; `tls`: REST is HTTPS (kserve's
+    /// `--ssl_certfile`/`--ssl_keyfile`), so readiness is checked by connecting only.
+    pub fn start_with(models: &[(&str, &Path)], args: &[String], tls: bool) -> KserveServer {
         let mut s = KserveServer {
+            args: args.to_vec(),
+            tls,
             child: None,
             http_port: free_port(),
             grpc_port: free_port(),
@@ -76,7 +87,8 @@ impl KserveServer {
     }
 
     pub fn http_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.http_port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.http_port)
     }
 
     /// Starts the process again on the same ports (after `kill`).
@@ -93,6 +105,7 @@ impl KserveServer {
         for (name, path) in &self.models {
             cmd.arg("--model").arg(format!("{name}={}", path.display()));
         }
+        cmd.args(&self.args);
         let log = std::fs::File::create(&self.log).unwrap();
         cmd.stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log));
@@ -105,9 +118,12 @@ impl KserveServer {
                     std::fs::read_to_string(&self.log).unwrap_or_default()
                 );
             }
-            if http_get(self.http_port, "/v2/health/ready").is_some_and(|r| r.contains("200 OK"))
-                && TcpStream::connect(("127.0.0.1", self.grpc_port)).is_ok()
-            {
+            let http_ready = if self.tls {
+                TcpStream::connect(("127.0.0.1", self.http_port)).is_ok()
+            } else {
+                http_get(self.http_port, "/v2/health/ready").is_some_and(|r| r.contains("200 OK"))
+            };
+            if http_ready && TcpStream::connect(("127.0.0.1", self.grpc_port)).is_ok() {
                 return;
             }
             assert!(
