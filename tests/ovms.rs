@@ -19,6 +19,13 @@ use gst::prelude::*;
 use gstrsvision::detection::{self, Detection};
 use server::KserveServer;
 
+/// The tests share 2 cores with a Python server and measure stalls: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn data(name: &str) -> String {
     root().join("tests/data").join(name).display().to_string()
 }
@@ -97,6 +104,7 @@ fn assert_same(reference: &[(u64, Vec<Detection>)], got: &[(u64, Vec<Detection>)
 
 #[test]
 fn grpc_and_rest_give_the_same_detections_as_onnx() {
+    let _serial = serial();
     init();
     let server = shapes_server();
     let reference = detections_of_sample(&format!(
@@ -166,6 +174,7 @@ fn assert_const_boxes(dets: &[Detection]) {
 
 #[test]
 fn exact_boxes_in_order_with_requests_in_flight_and_flushes() {
+    let _serial = serial();
     init();
     let server = shapes_server();
     for url in [server.grpc_url(), server.http_url()] {
@@ -337,21 +346,25 @@ fn outage(url_of: fn(&KserveServer) -> String, how: Outage) {
 
 #[test]
 fn grpc_server_killed_and_restarted_mid_stream() {
+    let _serial = serial();
     outage(KserveServer::grpc_url, Outage::Crash);
 }
 
 #[test]
 fn rest_server_killed_and_restarted_mid_stream() {
+    let _serial = serial();
     outage(KserveServer::http_url, Outage::Crash);
 }
 
 #[test]
 fn grpc_server_frozen_then_thawed_mid_stream() {
+    let _serial = serial();
     outage(KserveServer::grpc_url, Outage::Freeze);
 }
 
 #[test]
 fn rest_server_frozen_then_thawed_mid_stream() {
+    let _serial = serial();
     outage(KserveServer::http_url, Outage::Freeze);
 }
 
@@ -421,6 +434,7 @@ impl Drop for JunkServer {
 
 #[test]
 fn bad_servers_models_and_settings_fail_at_start_with_clear_errors() {
+    let _serial = serial();
     init();
     let server = shapes_server();
     let nobody = server::free_port();
@@ -474,6 +488,7 @@ fn bad_servers_models_and_settings_fail_at_start_with_clear_errors() {
 
 #[test]
 fn latency_and_properties() {
+    let _serial = serial();
     init();
     let e = gst::ElementFactory::make("rsinfer").build().unwrap();
     assert_eq!(e.property::<u32>("max-in-flight"), 4);
@@ -506,6 +521,7 @@ impl Drop for Child {
 
 #[test]
 fn the_ovms_rtsp_script_gets_detections_from_the_server() {
+    let _serial = serial();
     use std::process::{Command, Stdio};
     init();
     let server = shapes_server();
@@ -577,6 +593,7 @@ fn openssl(dir: &std::path::Path, args: &str) {
 
 #[test]
 fn https_with_a_private_ca() {
+    let _serial = serial();
     init();
     // A private CA and a server certificate for 127.0.0.1 signed by it.
     let dir = common::TempDir::new("ovms-tls");
@@ -642,4 +659,37 @@ fn https_with_a_private_ca() {
     for _ in 0..3 {
         assert_const_boxes(&detection::read(&h.pull().unwrap(), 320, 240));
     }
+}
+
+/// Threads of this process named `name` (the element's runtime threads are "rsinfer-ovms").
+fn threads_named(name: &str) -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim() == name)
+        .count()
+}
+
+#[test]
+fn start_stop_cycles_release_the_runtime() {
+    let _serial = serial();
+    init();
+    let server = shapes_server();
+    let pipeline = common::launch(&format!(
+        "videotestsrc num-buffers=5 ! video/x-raw,format=RGB,width=320,height=240 ! \
+         rsinfer backend=ovms server-url={} model-name=const ! fakesink",
+        server.grpc_url()
+    ));
+    assert_eq!(threads_named("rsinfer-ovms"), 0);
+    for _ in 0..8 {
+        common::run_to_eos(&pipeline, 60);
+        // run_to_eos ends in NULL: stop() shut the runtime down.
+        assert_eq!(threads_named("rsinfer-ovms"), 0, "runtime threads left");
+    }
+    // And while playing, the runtime is there (the check above can fail).
+    pipeline.set_state(gst::State::Paused).unwrap();
+    let _ = pipeline.state(gst::ClockTime::from_seconds(20));
+    assert_eq!(threads_named("rsinfer-ovms"), 2);
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert_eq!(threads_named("rsinfer-ovms"), 0);
 }
