@@ -458,6 +458,12 @@ fn bad_servers_models_and_settings_fail_at_start_with_clear_errors() {
             "{e}"
         );
     }
+    // kserve has no versioned REST paths (OVMS has): the version is named in the error.
+    let e = start_error(&format!(
+        "backend=ovms server-url={} model-name=shapes model-version=7",
+        server.http_url()
+    ));
+    assert!(e.contains("'shapes' version 7"), "{e}");
     let e = start_error("backend=ovms server-url=localhost:9000 model-name=shapes");
     assert!(e.contains("no scheme"), "{e}");
     let e = start_error("backend=ovms model-name=shapes");
