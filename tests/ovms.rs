@@ -699,3 +699,110 @@ fn start_stop_cycles_release_the_runtime() {
     pipeline.set_state(gst::State::Null).unwrap();
     assert_eq!(threads_named("rsinfer-ovms"), 0);
 }
+
+/// A minimal KServe v2 REST server for a 64x64 YOLOv8-layout model (output [1, 7, 84])
+/// whose first `good` inference answers are valid (no detections) and the later ones are
+/// garbage. Stops on drop.
+struct LyingServer {
+    port: u16,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl LyingServer {
+    fn start(good: usize) -> LyingServer {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let answered = Arc::new(AtomicUsize::new(0));
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let Ok((mut c, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let _ = c.set_nonblocking(false);
+                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                // Headers, then Content-Length bytes of body.
+                let mut req = Vec::new();
+                let mut byte = [0u8; 1];
+                while !req.ends_with(b"\r\n\r\n") && c.read(&mut byte).is_ok_and(|n| n == 1) {
+                    req.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&req).to_string();
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                let mut body = vec![0u8; len];
+                let _ = c.read_exact(&mut body);
+                let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let answer: String = if head.starts_with("POST") {
+                    if answered.fetch_add(1, Ordering::Relaxed) < good {
+                        let zeros = vec!["0"; 7 * 84].join(",");
+                        format!(
+                            r#"{{"outputs":[{{"name":"output0","datatype":"FP32","shape":[1,7,84],"data":[{zeros}]}}]}}"#
+                        )
+                    } else {
+                        "\u{1}\u{2} this is not JSON".into()
+                    }
+                } else if path == "/v2/models/m" {
+                    r#"{"name":"m","inputs":[{"name":"images","datatype":"FP32","shape":[1,3,64,64]}],"outputs":[{"name":"output0","datatype":"FP32","shape":[1,7,84]}]}"#.into()
+                } else {
+                    r#"{"ready":true}"#.into()
+                };
+                let _ = write!(
+                    c,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        LyingServer { port, stop }
+    }
+}
+
+impl Drop for LyingServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn a_server_answering_garbage_mid_stream_is_a_warning_not_a_crash() {
+    let _serial = serial();
+    init();
+    // Good answers for the two start-up inferences and 5 frames, garbage afterwards.
+    let server = LyingServer::start(7);
+    let pipeline = common::launch(&format!(
+        "videotestsrc num-buffers=40 ! video/x-raw,format=RGB,width=64,height=64 ! \
+         rsinfer backend=ovms server-url=http://127.0.0.1:{} model-name=m max-in-flight=2 ! \
+         appsink name=sink sync=false",
+        server.port
+    ));
+    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
+    let _stop = Stopper(pipeline.clone());
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut frames = 0;
+    while let Some(_sample) = sink.try_pull_sample(gst::ClockTime::from_seconds(20)) {
+        frames += 1;
+    }
+    assert_eq!(frames, 40, "every frame passes");
+    let bus = pipeline.bus().unwrap();
+    let mut warnings = Vec::new();
+    while let Some(msg) = bus.pop() {
+        match msg.view() {
+            gst::MessageView::Error(e) => panic!("error: {}", e.error()),
+            gst::MessageView::Warning(w) => warnings.push(w.error().to_string()),
+            _ => {}
+        }
+    }
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("not a KServe v2"), "{warnings:?}");
+}
