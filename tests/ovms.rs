@@ -1,7 +1,10 @@
 //! `rsinfer backend=ovms` against a real KServe v2 server (the `kserve` PyPI package serving
 //! ONNX models with onnxruntime, pipelines/kserve-serve-onnx.py) on 127.0.0.1: parity with
-//! `backend=onnx` over gRPC and REST, exact boxes and frame order with several requests in
-//! flight, flushes, a server killed and restarted mid-stream, and bad servers and settings.
+//! `backend=onnx` over gRPC and REST on the sample video, exact boxes and frame order with
+//! several requests in flight, flushes, a server killed (SIGKILL) or frozen (SIGSTOP)
+//! mid-stream and brought back, HTTPS with a private CA, bad servers (nothing listening,
+//! junk, garbage answers mid-stream), unknown or non-image models, start/stop cycles, and
+//! pipelines/ovms-rtsp-detect.sh on a real RTSP stream.
 //!
 //! Needs the kserve venv made by scripts/setup.sh.
 
