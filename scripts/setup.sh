@@ -66,4 +66,28 @@ if ! cmp -s "$ort_lib" "$libdir/libonnxruntime.so"; then
   echo "setup: ONNX Runtime library installed to $libdir/libonnxruntime.so (from $ort_lib)"
 fi
 
+# --- rsinfer backend=ovms (issue 6) -------------------------------------------------------
+# A real KServe v2 server for tests/ovms.rs, benches/ovms.rs and pipelines/ovms-*.sh: the
+# `kserve` PyPI package (pinned; its fastapi/grpcio stack stays out of the main venv) with
+# onnxruntime, in its own venv. pipelines/kserve-serve-onnx.py runs it.
+# openssl makes the private CA of the HTTPS test.
+if ! dpkg-query -W -f='${Status}' openssl 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup: installing Debian package: openssl"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends openssl >/dev/null
+fi
+kserve_venv="${RSVISION_KSERVE_VENV:-$HOME/.cache/rsvision/kserve-venv}"
+kserve_packages=("kserve==0.21.0" onnxruntime numpy)
+if [ ! -x "$kserve_venv/bin/python" ]; then
+  echo "setup: creating Python venv $kserve_venv"
+  python3 -m venv "$kserve_venv"
+fi
+if ! "$kserve_venv/bin/python" -c "import importlib.metadata as m, onnxruntime, numpy, kserve; assert m.version('kserve') == '0.21.0'" >/dev/null 2>&1; then
+  echo "setup: installing ${kserve_packages[*]} into $kserve_venv"
+  "$kserve_venv/bin/pip" install --quiet --disable-pip-version-check "${kserve_packages[@]}"
+fi
+# --- end of rsinfer backend=ovms ------------------------------------------------------------
+
 echo "setup: ready (venv $venv, ONNX Runtime $libdir/libonnxruntime.so)"

@@ -10,6 +10,7 @@ use gst::glib;
 
 pub mod detection;
 pub mod draw;
+pub mod kserve;
 pub mod onnx;
 pub mod preprocess;
 pub mod rsinfer;

@@ -1,7 +1,7 @@
 /**
  * element-rsinfer:
  *
- * YOLO object detection with ONNX Runtime. An in-place filter: pixels are never changed;
+ * YOLO object detection with ONNX Runtime, or on a model server. An in-place filter: pixels are never changed;
  * each buffer gets one `GstVideoRegionOfInterestMeta` per detected object, in pixel
  * coordinates of the frame, with `roi_type` = label and a `detection` param structure
  * (`x_min, y_min, x_max, y_max` normalised, `confidence`, `label_id`, `label`), the layout
@@ -33,15 +33,34 @@
  * (guint64), `detections` (a list of `detection` structures with `label`, `label-id`,
  * `confidence`, `x`, `y`, `width`, `height` in frame pixels).
  *
- * ## Example launch line
+ * Remote inference (`backend=ovms`): the same preprocessed tensor is sent to a KServe v2
+ * server (OpenVINO Model Server, NVIDIA Triton, KServe, Seldon MLServer) named by
+ * `server-url` (`grpc://host:port` for gRPC, `http://host:port` for REST with the binary
+ * tensor extension; `grpcs://` or `grpc+tls://` and `https://` for TLS with the public web
+ * PKI roots, plus the CA certificates of `tls-ca-location`) and `model-name` (`model-version` empty: the server's default). Decoding, NMS
+ * and the mapping to frame pixels are the local backend's, so the detections are the same
+ * as `backend=onnx` on the same model. At start the element checks that the server and the
+ * model are ready, reads the metadata (an FP32 `[1, 3, H, W]` input is required) and runs
+ * one inference; any failure is a clear start error. Labels come from `labels-location`
+ * (the server does not expose the model's `names`), else `class<N>`.
+ * Up to `max-in-flight` requests are in flight at once; frames are held until their answer
+ * and leave in their original order (EOS and other serialized events wait for held frames;
+ * flushes drop them). A request without an answer within `timeout` ms, a refused
+ * connection or a server error lets the frame pass without detections, posts one warning
+ * per outage, and from then on frames pass at once while a probe request checks the server
+ * at most twice a second; when it answers, an info message is posted and inference
+ * resumes. The latency reported is the average round trip.
+ *
+ * ## Example launch lines
  * ```text
  * gst-launch-1.0 -m filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 post-messages=true ! fakesink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer backend=ovms server-url=grpc://127.0.0.1:9000 model-name=shapes labels-location=models/rsvision-shapes.txt conf-threshold=0.5 ! fakesink
  * ```
  *
  * Since: plugins-rs-0.1.0
  */
 use std::collections::VecDeque;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{mpsc, Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::glib;
@@ -50,15 +69,18 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
-use super::{ExecutionProvider, ModelType, Resize};
+use super::{Backend, ExecutionProvider, ModelType, Resize};
 use crate::detection::{self, Detection};
+use crate::kserve;
 use crate::onnx::{self, LoadError, Model, ModelOptions, Provider};
-use crate::preprocess::{Colorimetry, FrameData, PixelFormat, Preprocessor, ResizeMode, YuvMatrix};
+use crate::preprocess::{
+    Colorimetry, FrameData, Letterbox, PixelFormat, Preprocessor, ResizeMode, YuvMatrix,
+};
 use crate::yolo::{self, DecodeScratch, Layout, LayoutHint};
 
 // Lock order: `settings` and `qos` are leaf locks, taken alone and released at once;
 // `state` may be held while briefly taking `qos`, never the other way round. No lock is
-// held while posting a message or pushing.
+// held while posting a message, pushing, or waiting for a server's answer.
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -82,6 +104,17 @@ const DEFAULT_THREADS: u32 = 0;
 const DEFAULT_EXECUTION_PROVIDER: ExecutionProvider = ExecutionProvider::Cpu;
 const DEFAULT_POST_MESSAGES: bool = false;
 const DEFAULT_QOS: bool = true;
+const DEFAULT_BACKEND: Backend = Backend::Onnx;
+const DEFAULT_SERVER_URL: Option<String> = None;
+const DEFAULT_MODEL_NAME: Option<String> = None;
+const DEFAULT_MODEL_VERSION: Option<String> = None;
+const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
+const DEFAULT_TIMEOUT_MS: u32 = 2000;
+const DEFAULT_TLS_CA_LOCATION: Option<String> = None;
+/// During a server outage, one probe request at most this often.
+const PROBE_INTERVAL: Duration = Duration::from_millis(500);
+/// Start-up calls (readiness, metadata, the first inference) get at least this long.
+const MIN_START_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -99,6 +132,13 @@ struct Settings {
     execution_provider: ExecutionProvider,
     post_messages: bool,
     qos: bool,
+    backend: Backend,
+    server_url: Option<String>,
+    model_name: Option<String>,
+    model_version: Option<String>,
+    max_in_flight: u32,
+    timeout_ms: u32,
+    tls_ca_location: Option<String>,
 }
 
 impl Default for Settings {
@@ -118,6 +158,13 @@ impl Default for Settings {
             execution_provider: DEFAULT_EXECUTION_PROVIDER,
             post_messages: DEFAULT_POST_MESSAGES,
             qos: DEFAULT_QOS,
+            backend: DEFAULT_BACKEND,
+            server_url: DEFAULT_SERVER_URL,
+            model_name: DEFAULT_MODEL_NAME,
+            model_version: DEFAULT_MODEL_VERSION,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+            tls_ca_location: DEFAULT_TLS_CA_LOCATION,
         }
     }
 }
@@ -158,8 +205,85 @@ fn resolve_classes(spec: &str, labels: &[String]) -> Result<Option<Vec<bool>>, V
     }
 }
 
+/// Where inference runs.
+enum Engine {
+    Onnx(Arc<Model>),
+    Remote(Box<Remote>),
+}
+
+/// A server's answer to one request and how long it took.
+type Reply = (Result<kserve::Output, kserve::Error>, Duration);
+
+/// `backend=ovms`: the client, its runtime and the frames waiting for answers.
+struct Remote {
+    /// Owned here, shut down with a timeout in `stop()`.
+    runtime: Option<tokio::runtime::Runtime>,
+    client: kserve::Client,
+    spec: Arc<kserve::ImageModel>,
+    model_name: Arc<str>,
+    model_version: Arc<str>,
+    /// Frames in arrival order; they leave in that order.
+    queue: VecDeque<Pending>,
+    /// Set while the server fails: frames pass without requests, a probe checks it.
+    outage: Option<Instant>,
+    probe: Option<mpsc::Receiver<Reply>>,
+    last_probe: Option<Instant>,
+    failures: u64,
+}
+
+/// A frame held until the answer for it (if it was sent) has come.
+struct Pending {
+    buffer: gst::Buffer,
+    frame_number: u64,
+    rt: Option<gst::ClockTime>,
+    width: u32,
+    height: u32,
+    request: Option<Request>,
+}
+
+struct Request {
+    rx: mpsc::Receiver<Reply>,
+    letterbox: Letterbox,
+    reply: Option<Reply>,
+}
+
+impl Request {
+    /// Takes the answer if it has come; a request whose task vanished (runtime shut down)
+    /// counts as failed.
+    fn poll(&mut self) -> bool {
+        if self.reply.is_none() {
+            match self.rx.try_recv() {
+                Ok(r) => self.reply = Some(r),
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.reply = Some((
+                        Err(kserve::Error {
+                            kind: kserve::ErrorKind::Unreachable,
+                            message: "the request was abandoned".into(),
+                        }),
+                        Duration::ZERO,
+                    ))
+                }
+            }
+        }
+        self.reply.is_some()
+    }
+}
+
+/// What became of one answer, for messages posted once the lock is released.
+enum Outcome {
+    None,
+    Failed(String),
+    Resumed(Duration),
+}
+
 struct State {
-    model: Arc<Model>,
+    engine: Engine,
+    input_width: usize,
+    input_height: usize,
+    /// Duration of one inference measured at start (reported as latency until frames
+    /// have been inferred).
+    warm_up: Duration,
     layout: Layout,
     labels: Vec<String>,
     resize: ResizeMode,
@@ -224,11 +348,305 @@ fn map_load_error(e: &LoadError) -> gst::ErrorMessage {
     }
 }
 
+/// What `start()` learnt from the backend.
+struct Started {
+    engine: Engine,
+    /// For messages: `'models/x.onnx'` or `'shapes' on grpc://...`.
+    name: String,
+    signature: String,
+    input_width: usize,
+    input_height: usize,
+    output_shape: Vec<i64>,
+    names_metadata: Option<String>,
+    warm_up: Duration,
+}
+
+/// Shuts a runtime down: requests still in flight are abandoned and their tasks end with it
+/// (bounded by one second: never a hang in a state change). On a thread of its own, as a
+/// runtime cannot be dropped inside another one (an application's).
+fn shut_down(runtime: tokio::runtime::Runtime) {
+    std::thread::scope(|scope| {
+        scope.spawn(|| runtime.shutdown_timeout(Duration::from_secs(1)));
+    });
+}
+
+/// A start-up failure of the server backend as a GStreamer error.
+fn server_error(url: &str, what: &str, e: &kserve::Error) -> gst::ErrorMessage {
+    use kserve::ErrorKind;
+    match e.kind {
+        ErrorKind::Unreachable | ErrorKind::Timeout => gst::error_msg!(
+            gst::ResourceError::OpenReadWrite,
+            (
+                "Cannot reach the inference server at {} ({}): {}",
+                url,
+                what,
+                e
+            )
+        ),
+        ErrorKind::NotFound => gst::error_msg!(
+            gst::ResourceError::NotFound,
+            (
+                "The inference server at {} does not serve it ({}): {}",
+                url,
+                what,
+                e
+            )
+        ),
+        ErrorKind::Protocol => gst::error_msg!(
+            gst::ResourceError::Read,
+            (
+                "The server at {} does not answer as a KServe v2 server ({}): {}",
+                url,
+                what,
+                e
+            )
+        ),
+        ErrorKind::Server => gst::error_msg!(
+            gst::ResourceError::Failed,
+            ("The inference server at {} failed ({}): {}", url, what, e)
+        ),
+    }
+}
+
 impl RsInfer {
+    fn start_onnx(&self, settings: &Settings) -> Result<Started, gst::ErrorMessage> {
+        let Some(location) = settings.model_location.clone().filter(|l| !l.is_empty()) else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::NotFound,
+                ("model-location is not set: give the path of a YOLO .onnx model")
+            ));
+        };
+        let options = ModelOptions {
+            path: location.into(),
+            threads: settings.threads,
+            provider: match settings.execution_provider {
+                ExecutionProvider::Cpu => Provider::Cpu,
+                ExecutionProvider::Cuda => Provider::Cuda,
+                ExecutionProvider::TensorRt => Provider::TensorRt,
+                ExecutionProvider::OpenVino => Provider::OpenVino,
+            },
+        };
+        let (model, loaded) = onnx::load_shared(&options).map_err(|e| map_load_error(&e))?;
+        gst::info!(
+            CAT,
+            imp = self,
+            "{} model {:?}: {} ({}x{} input, warm-up {:?}, provider {})",
+            if loaded { "Loaded" } else { "Sharing" },
+            options.path,
+            model.info.signature,
+            model.info.input_width,
+            model.info.input_height,
+            model.info.warm_up,
+            model.info.provider.name()
+        );
+        for w in &model.info.warnings {
+            gst::element_imp_warning!(self, gst::LibraryError::Init, ("{}", w));
+        }
+        Ok(Started {
+            name: format!("'{}'", options.path.display()),
+            signature: model.info.signature.clone(),
+            input_width: model.info.input_width,
+            input_height: model.info.input_height,
+            output_shape: model.info.output_shape.clone(),
+            names_metadata: model.info.names_metadata.clone(),
+            warm_up: model.info.warm_up,
+            engine: Engine::Onnx(model),
+        })
+    }
+
+    /// `backend=ovms`: checks the server and the model, reads the metadata and runs one
+    /// inference (resolves dynamic output shapes, measures the round trip).
+    fn start_remote(&self, settings: &Settings) -> Result<Started, gst::ErrorMessage> {
+        let Some(url) = settings.server_url.clone().filter(|u| !u.trim().is_empty()) else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::NotFound,
+                ("backend=ovms needs server-url: grpc://host:port (gRPC) or http://host:port (REST)")
+            ));
+        };
+        let parsed = kserve::parse_url(&url)
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
+        let Some(model_name) = settings.model_name.clone().filter(|m| !m.is_empty()) else {
+            return Err(gst::error_msg!(
+                gst::ResourceError::NotFound,
+                ("backend=ovms needs model-name: the name the server serves the model under")
+            ));
+        };
+        let version = settings.model_version.clone().unwrap_or_default();
+        let timeout = Duration::from_millis(u64::from(settings.timeout_ms.max(1)));
+        let extra_roots = match settings.tls_ca_location.as_deref() {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                gst::error_msg!(
+                    gst::ResourceError::OpenRead,
+                    ("Cannot read tls-ca-location '{}': {}", path, e)
+                )
+            })?),
+            None => None,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("rsinfer-ovms")
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| {
+                gst::error_msg!(
+                    gst::LibraryError::Init,
+                    ("Cannot start the network runtime: {}", e)
+                )
+            })?;
+        let start_client = {
+            let _guard = runtime.enter();
+            kserve::Client::new(
+                &parsed,
+                timeout.max(MIN_START_TIMEOUT),
+                extra_roots.as_deref(),
+            )
+        }
+        .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
+        let client = {
+            let _guard = runtime.enter();
+            kserve::Client::new(&parsed, timeout, extra_roots.as_deref())
+        }
+        .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
+        let model_desc = if version.is_empty() {
+            format!("model '{model_name}'")
+        } else {
+            format!("model '{model_name}' version {version}")
+        };
+
+        // On a thread of its own: the application may itself run inside a tokio runtime,
+        // where block_on would panic.
+        let checked = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    runtime.block_on(async {
+                        let ready = start_client
+                            .server_ready()
+                            .await
+                            .map_err(|e| server_error(&url, "server readiness", &e))?;
+                        if !ready {
+                            return Err(gst::error_msg!(
+                                gst::ResourceError::Busy,
+                                ("The inference server at {} is not ready", url)
+                            ));
+                        }
+                        let ready = start_client
+                            .model_ready(&model_name, &version)
+                            .await
+                            .map_err(|e| {
+                                server_error(&url, &format!("{model_desc} readiness"), &e)
+                            })?;
+                        if !ready {
+                            return Err(gst::error_msg!(
+                                gst::ResourceError::NotFound,
+                                (
+                                    "The inference server at {} has {} but it is not ready",
+                                    url,
+                                    model_desc
+                                )
+                            ));
+                        }
+                        let meta = start_client
+                            .model_metadata(&model_name, &version)
+                            .await
+                            .map_err(|e| {
+                                server_error(&url, &format!("{model_desc} metadata"), &e)
+                            })?;
+                        let spec = kserve::image_model(&meta).map_err(|e| {
+                            gst::error_msg!(
+                                gst::StreamError::WrongType,
+                                ("The {} on {} cannot take images: {}", model_desc, url, e)
+                            )
+                        })?;
+                        // One inference on a grey image: catches a model that fails at run time and
+                        // resolves dynamic output dimensions.
+                        let zeros = vec![0.5f32; 3 * spec.input_width * spec.input_height];
+                        let shape = [1, 3, spec.input_height as i64, spec.input_width as i64];
+                        let started = Instant::now();
+                        let out = start_client
+                            .infer(
+                                &model_name,
+                                &version,
+                                &spec,
+                                &shape,
+                                kserve::tensor_bytes(&zeros),
+                            )
+                            .await
+                            .map_err(|e| {
+                                server_error(&url, &format!("first inference on {model_desc}"), &e)
+                            })?;
+                        let first = started.elapsed();
+                        // The first call may pay for connections and allocations: measure a second.
+                        let started = Instant::now();
+                        let second = start_client
+                            .infer(
+                                &model_name,
+                                &version,
+                                &spec,
+                                &shape,
+                                kserve::tensor_bytes(&zeros),
+                            )
+                            .await
+                            .is_ok();
+                        let warm_up = if second { started.elapsed() } else { first };
+                        Ok((meta, spec, out.shape, warm_up))
+                    })
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(gst::error_msg!(
+                        gst::LibraryError::Failed,
+                        ("The server checks panicked")
+                    ))
+                })
+        });
+        let (meta, spec, output_shape, warm_up) = match checked {
+            Ok(c) => c,
+            Err(e) => {
+                shut_down(runtime);
+                return Err(e);
+            }
+        };
+        drop(start_client);
+        gst::info!(
+            CAT,
+            imp = self,
+            "Server {} ({:?}{}): {} ready: {}; output {:?}, round trip {:?}",
+            url,
+            parsed.transport,
+            if parsed.tls { ", TLS" } else { "" },
+            model_desc,
+            meta.signature(),
+            output_shape,
+            warm_up
+        );
+        Ok(Started {
+            name: format!("{model_desc} on {url}"),
+            signature: meta.signature(),
+            input_width: spec.input_width,
+            input_height: spec.input_height,
+            output_shape,
+            names_metadata: None,
+            warm_up,
+            engine: Engine::Remote(Box::new(Remote {
+                runtime: Some(runtime),
+                client,
+                spec: Arc::new(spec),
+                model_name: model_name.into(),
+                model_version: version.into(),
+                queue: VecDeque::new(),
+                outage: None,
+                probe: None,
+                last_probe: None,
+                failures: 0,
+            })),
+        })
+    }
+
     fn load_labels(
         &self,
         settings: &Settings,
-        model: &Model,
+        names_metadata: Option<&str>,
         classes: Option<usize>,
     ) -> Result<Vec<String>, gst::ErrorMessage> {
         let mut labels = if let Some(path) = settings.labels_location.as_deref() {
@@ -246,12 +664,7 @@ impl RsInfer {
                 ));
             }
             labels
-        } else if let Some(names) = model
-            .info
-            .names_metadata
-            .as_deref()
-            .and_then(yolo::parse_ultralytics_names)
-        {
+        } else if let Some(names) = names_metadata.and_then(yolo::parse_ultralytics_names) {
             gst::debug!(CAT, imp = self, "Labels from the model's names metadata");
             names
         } else {
@@ -283,16 +696,9 @@ impl RsInfer {
             .unwrap_or_else(|| format!("class{class}"))
     }
 
-    /// Inference on one mapped frame; returns the detections in frame pixels. Called with
-    /// the state lock held: errors and warnings are returned, the caller posts them once the
-    /// lock is released.
-    fn infer(
-        &self,
-        state: &mut State,
-        settings: &Settings,
-        buf: &gst::BufferRef,
-        warnings: &mut Vec<String>,
-    ) -> Result<Vec<Detection>, StreamFailure> {
+    /// Converts one frame into `state.tensor` (the model input). Called with the state lock
+    /// held: errors are returned, the caller posts them once the lock is released.
+    fn prepare_tensor(&self, state: &mut State, buf: &gst::BufferRef) -> Result<(), StreamFailure> {
         let fail = |msg: gst::ErrorMessage| StreamFailure(gst::FlowError::Error, Some(msg));
         let Some(info) = state.video_info.as_ref() else {
             return Err(StreamFailure(gst::FlowError::NotNegotiated, None));
@@ -332,60 +738,62 @@ impl RsInfer {
                 gst::StreamError::Format,
                 ("Bad frame: {}", e)
             ))
-        })?;
-        drop(frame);
+        })
+    }
 
-        // Class filter, re-resolved when the property changed.
-        if state.filter.source != settings.classes {
-            state.filter.source = settings.classes.clone();
-            state.filter.keep = match settings.classes.as_deref() {
-                None => None,
-                Some(spec) => match resolve_classes(spec, &state.labels) {
-                    Ok(k) => k,
-                    Err(unknown) => {
-                        warnings.push(format!(
-                            "classes names unknown labels {unknown:?}; they are ignored"
-                        ));
-                        let known: Vec<String> = spec
-                            .split(',')
-                            .map(str::trim)
-                            .filter(|s| !unknown.iter().any(|u| u == s))
-                            .map(String::from)
-                            .collect();
-                        resolve_classes(&known.join(","), &state.labels)
-                            .unwrap_or(None)
-                            .or(Some(vec![false; state.labels.len()]))
-                    }
-                },
-            };
+    /// Re-resolves the class filter when the `classes` property changed.
+    fn update_filter(state: &mut State, settings: &Settings, warnings: &mut Vec<String>) {
+        if state.filter.source == settings.classes {
+            return;
         }
+        state.filter.source = settings.classes.clone();
+        state.filter.keep = match settings.classes.as_deref() {
+            None => None,
+            Some(spec) => match resolve_classes(spec, &state.labels) {
+                Ok(k) => k,
+                Err(unknown) => {
+                    warnings.push(format!(
+                        "classes names unknown labels {unknown:?}; they are ignored"
+                    ));
+                    let known: Vec<String> = spec
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !unknown.iter().any(|u| u == s))
+                        .map(String::from)
+                        .collect();
+                    resolve_classes(&known.join(","), &state.labels)
+                        .unwrap_or(None)
+                        .or(Some(vec![false; state.labels.len()]))
+                }
+            },
+        };
+    }
 
+    /// Decodes one output tensor into `state.scratch.candidates` (the same for both
+    /// backends).
+    fn decode_output(
+        state: &mut State,
+        settings: &Settings,
+        shape: &[i64],
+        data: &[f32],
+    ) -> Result<(), String> {
         let layout = state.layout;
+        if shape.len() == 3 && (shape[1] as usize * shape[2] as usize) < layout.len() {
+            return Err(format!("output shape {shape:?} changed, {layout} expected"));
+        }
         let keep = state.filter.keep.as_deref();
         let keep_class = |c: usize| keep.is_none_or(|k| k.get(c).copied().unwrap_or(false));
-        let conf = settings.conf_threshold;
-        let scratch = &mut state.scratch;
-        let decoded = state
-            .model
-            .run(&state.tensor, |shape, data| {
-                if shape.len() == 3 && (shape[1] as usize * shape[2] as usize) < layout.len() {
-                    return Err(format!("output shape {shape:?} changed, {layout} expected"));
-                }
-                yolo::decode(layout, data, conf, &keep_class, scratch)
-            })
-            .map_err(|e| {
-                fail(gst::error_msg!(
-                    gst::LibraryError::Failed,
-                    ("Inference failed: {}", e)
-                ))
-            })?;
-        decoded.map_err(|e| {
-            fail(gst::error_msg!(
-                gst::StreamError::Decode,
-                ("Bad model output: {}", e)
-            ))
-        })?;
+        yolo::decode(
+            layout,
+            data,
+            settings.conf_threshold,
+            &keep_class,
+            &mut state.scratch,
+        )
+    }
 
+    /// NMS on the decoded candidates and the mapping back to frame pixels through `lb`.
+    fn detections(state: &mut State, settings: &Settings, lb: &Letterbox) -> Vec<Detection> {
         // End-to-end models did their own NMS; per-class NMS is still harmless and applies
         // max-detections.
         yolo::nms_per_class(
@@ -393,9 +801,8 @@ impl RsInfer {
             settings.iou_threshold,
             settings.max_detections as usize,
         );
-        let lb = *pre_letterbox(state);
         let (fw, fh) = (lb.frame_width as f64, lb.frame_height as f64);
-        let dets = state
+        state
             .scratch
             .candidates
             .iter()
@@ -415,8 +822,46 @@ impl RsInfer {
                     track_id: None,
                 })
             })
-            .collect();
-        Ok(dets)
+            .collect()
+    }
+
+    /// Local inference (ONNX Runtime) on one mapped frame; returns the detections in frame
+    /// pixels. Called with the state lock held: errors and warnings are returned, the caller
+    /// posts them once the lock is released.
+    fn infer(
+        &self,
+        state: &mut State,
+        settings: &Settings,
+        buf: &gst::BufferRef,
+        warnings: &mut Vec<String>,
+    ) -> Result<Vec<Detection>, StreamFailure> {
+        let fail = |msg: gst::ErrorMessage| StreamFailure(gst::FlowError::Error, Some(msg));
+        self.prepare_tensor(state, buf)?;
+        Self::update_filter(state, settings, warnings);
+        let Engine::Onnx(model) = &state.engine else {
+            return Err(StreamFailure(gst::FlowError::Error, None));
+        };
+        let model = model.clone();
+        // Moved out for the call (no copy) so the decoder may borrow the state.
+        let tensor = std::mem::take(&mut state.tensor);
+        let decoded = model.run(&tensor, |shape, data| {
+            Self::decode_output(state, settings, shape, data)
+        });
+        state.tensor = tensor;
+        let decoded = decoded.map_err(|e| {
+            fail(gst::error_msg!(
+                gst::LibraryError::Failed,
+                ("Inference failed: {}", e)
+            ))
+        })?;
+        decoded.map_err(|e| {
+            fail(gst::error_msg!(
+                gst::StreamError::Decode,
+                ("Bad model output: {}", e)
+            ))
+        })?;
+        let lb = *pre_letterbox(state);
+        Ok(Self::detections(state, settings, &lb))
     }
 
     /// The running time of a buffer's start, if it has one.
@@ -474,6 +919,346 @@ impl RsInfer {
                 Some(avg) => avg.mul_f64(0.8) + took.mul_f64(0.2),
                 None => took,
             });
+        }
+    }
+}
+
+/// `backend=ovms`: frames wait in `Remote::queue` for their answers and leave in order.
+impl RsInfer {
+    fn is_remote(&self) -> bool {
+        matches!(
+            self.state.lock().unwrap().as_ref().map(|s| &s.engine),
+            Some(Engine::Remote(_))
+        )
+    }
+
+    /// Sends one request on the runtime; the answer arrives on the returned channel.
+    fn send(remote: &Remote, tensor: &[f32], width: usize, height: usize) -> mpsc::Receiver<Reply> {
+        let (tx, rx) = mpsc::channel();
+        let client = remote.client.clone();
+        let spec = remote.spec.clone();
+        let name = remote.model_name.clone();
+        let version = remote.model_version.clone();
+        let raw = kserve::tensor_bytes(tensor);
+        let shape = [1, 3, height as i64, width as i64];
+        if let Some(rt) = remote.runtime.as_ref() {
+            rt.spawn(async move {
+                let started = Instant::now();
+                let r = client.infer(&name, &version, &spec, &shape, raw).await;
+                let _ = tx.send((r, started.elapsed()));
+            });
+        }
+        rx
+    }
+
+    /// A probe's answer ends the outage (or not).
+    fn poll_probe(&self, remote: &mut Remote) -> Outcome {
+        let Some(rx) = remote.probe.as_ref() else {
+            return Outcome::None;
+        };
+        match rx.try_recv() {
+            Ok((Ok(_), _)) => {
+                remote.probe = None;
+                match remote.outage.take() {
+                    Some(since) => Outcome::Resumed(since.elapsed()),
+                    None => Outcome::None,
+                }
+            }
+            Ok((Err(e), _)) => {
+                remote.probe = None;
+                remote.failures += 1;
+                gst::debug!(CAT, imp = self, "Probe failed: {}", e);
+                Outcome::None
+            }
+            Err(mpsc::TryRecvError::Empty) => Outcome::None,
+            Err(mpsc::TryRecvError::Disconnected) => {
+                remote.probe = None;
+                Outcome::None
+            }
+        }
+    }
+
+    fn post_outcome(&self, outcome: Outcome, settings: &Settings) {
+        let url = settings.server_url.as_deref().unwrap_or_default();
+        match outcome {
+            Outcome::None => {}
+            Outcome::Failed(e) => gst::element_imp_warning!(
+                self,
+                gst::ResourceError::Read,
+                (
+                    "Inference server {} failed: {}; frames pass without new detections until it answers again",
+                    url,
+                    e
+                )
+            ),
+            Outcome::Resumed(after) => gst::element_imp_info!(
+                self,
+                gst::ResourceError::Read,
+                (
+                    "Inference server {} answers again after {:.1} s",
+                    url,
+                    after.as_secs_f64()
+                )
+            ),
+        }
+    }
+
+    fn submit_remote(&self, buffer: gst::Buffer) -> Result<gst::FlowSuccess, gst::FlowError> {
+        let settings = self.settings.lock().unwrap().clone();
+        let rt = self.running_time(&buffer);
+        let late = settings.qos && self.is_late(rt, buffer.duration());
+
+        let mut guard = self.state.lock().unwrap();
+        let Some(state) = guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let Some((width, height)) = state.video_info.as_ref().map(|i| (i.width(), i.height()))
+        else {
+            drop(guard);
+            gst::element_imp_error!(
+                self,
+                gst::CoreError::Negotiation,
+                ("No caps before the first buffer")
+            );
+            return Err(gst::FlowError::NotNegotiated);
+        };
+        let frame_number = state.frame_number;
+        state.frame_number += 1;
+        let due = frame_number % u64::from(settings.inference_interval.max(1)) == 0;
+        let Engine::Remote(remote) = &mut state.engine else {
+            return Err(gst::FlowError::Error);
+        };
+        let outcome = self.poll_probe(remote);
+        // In an outage frames do not wait for a server that does not answer: only a probe
+        // (its answer unused) goes out now and then.
+        let send = match remote.outage {
+            None => Some(false),
+            Some(_) => (remote.probe.is_none()
+                && remote
+                    .last_probe
+                    .is_none_or(|t| t.elapsed() >= PROBE_INTERVAL))
+            .then_some(true),
+        };
+        let mut request = None;
+        if due && !late {
+            if let Some(is_probe) = send {
+                if let Err(StreamFailure(flow, error)) = self.prepare_tensor(state, &buffer) {
+                    drop(guard);
+                    if let Some(error) = error {
+                        self.post_error_message(error);
+                    }
+                    return Err(flow);
+                }
+                let letterbox = *pre_letterbox(state);
+                let (w, h) = (state.input_width, state.input_height);
+                let Engine::Remote(remote) = &mut state.engine else {
+                    return Err(gst::FlowError::Error);
+                };
+                let rx = Self::send(remote, &state.tensor, w, h);
+                if is_probe {
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "Probing the server with frame {}",
+                        frame_number
+                    );
+                    remote.probe = Some(rx);
+                    remote.last_probe = Some(Instant::now());
+                } else {
+                    request = Some(Request {
+                        rx,
+                        letterbox,
+                        reply: None,
+                    });
+                }
+            }
+        } else if late {
+            state.skipped_late += 1;
+            gst::debug!(
+                CAT,
+                imp = self,
+                "Frame {} is late: passing it without inference",
+                frame_number
+            );
+        }
+        let Engine::Remote(remote) = &mut state.engine else {
+            return Err(gst::FlowError::Error);
+        };
+        remote.queue.push_back(Pending {
+            buffer,
+            frame_number,
+            rt,
+            width,
+            height,
+            request,
+        });
+        drop(guard);
+        self.post_outcome(outcome, &settings);
+        Ok(gst::FlowSuccess::Ok)
+    }
+
+    /// The oldest frame, once its answer has come or when `max-in-flight` requests are out
+    /// (then it waits for its answer, at most `timeout`).
+    fn generate_remote(
+        &self,
+    ) -> Result<gst_base::subclass::base_transform::GenerateOutputSuccess, gst::FlowError> {
+        use gst_base::subclass::base_transform::GenerateOutputSuccess;
+        let max = self.settings.lock().unwrap().max_in_flight.max(1) as usize;
+        let mut guard = self.state.lock().unwrap();
+        let Some(state) = guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let Engine::Remote(remote) = &mut state.engine else {
+            return Ok(GenerateOutputSuccess::NoOutput);
+        };
+        let in_flight = remote
+            .queue
+            .iter_mut()
+            .filter_map(|p| p.request.as_mut())
+            .map(|r| r.poll())
+            .filter(|ready| !ready)
+            .count();
+        let Some(front) = remote.queue.front() else {
+            return Ok(GenerateOutputSuccess::NoOutput);
+        };
+        let ready = front.request.as_ref().is_none_or(|r| r.reply.is_some());
+        if !ready && in_flight < max {
+            return Ok(GenerateOutputSuccess::NoOutput);
+        }
+        let pending = remote.queue.pop_front().expect("front exists");
+        drop(guard);
+        self.finish_pending(pending)
+            .map(GenerateOutputSuccess::Buffer)
+    }
+
+    fn flushing(&self) -> bool {
+        self.obj()
+            .sink_pad()
+            .pad_flags()
+            .contains(gst::PadFlags::FLUSHING)
+    }
+
+    /// Waits (without a lock) for the frame's answer, decodes it and attaches the
+    /// detections; posts what there is to post.
+    fn finish_pending(&self, mut pending: Pending) -> Result<gst::Buffer, gst::FlowError> {
+        if let Some(req) = pending.request.as_mut() {
+            while req.reply.is_none() {
+                if self.flushing() {
+                    return Err(gst::FlowError::Flushing);
+                }
+                match req.rx.recv_timeout(Duration::from_millis(20)) {
+                    Ok(r) => req.reply = Some(r),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        req.poll();
+                    }
+                }
+            }
+        }
+        let settings = self.settings.lock().unwrap().clone();
+        let mut guard = self.state.lock().unwrap();
+        let Some(state) = guard.as_mut() else {
+            return Err(gst::FlowError::Flushing);
+        };
+        let mut warnings = Vec::new();
+        let mut outcome = Outcome::None;
+        let mut took = None;
+        let mut inferred = false;
+        if let Some(req) = pending.request.take() {
+            let (reply, round_trip) = req.reply.expect("waited for");
+            let result = reply.map_err(|e| e.to_string()).and_then(|out| {
+                Self::update_filter(state, &settings, &mut warnings);
+                Self::decode_output(state, &settings, &out.shape, &out.data)
+                    .map_err(|e| format!("bad model output: {e}"))?;
+                Ok(Self::detections(state, &settings, &req.letterbox))
+            });
+            let Engine::Remote(remote) = &mut state.engine else {
+                return Err(gst::FlowError::Flushing);
+            };
+            match result {
+                Ok(dets) => {
+                    state.latest = dets;
+                    state.inferred += 1;
+                    inferred = true;
+                    took = Some(round_trip);
+                    if let Some(since) = remote.outage.take() {
+                        outcome = Outcome::Resumed(since.elapsed());
+                    }
+                }
+                Err(e) => {
+                    remote.failures += 1;
+                    state.latest.clear();
+                    gst::debug!(
+                        CAT,
+                        imp = self,
+                        "Frame {}: request failed: {}",
+                        pending.frame_number,
+                        e
+                    );
+                    if remote.outage.is_none() {
+                        remote.outage = Some(Instant::now());
+                        remote.last_probe = Some(Instant::now());
+                        outcome = Outcome::Failed(e);
+                    }
+                }
+            }
+        }
+        let buf = pending.buffer.make_mut();
+        let first_id = detection::count(buf) as i32;
+        detection::attach(buf, &state.latest, pending.width, pending.height, first_id);
+        let message = (inferred && settings.post_messages)
+            .then(|| self.detections_message(buf, pending.frame_number, &state.latest));
+        drop(guard);
+
+        for w in warnings {
+            gst::element_imp_warning!(self, gst::LibraryError::Settings, ("{}", w));
+        }
+        self.post_outcome(outcome, &settings);
+        self.record_frame(pending.rt, took);
+        if let Some(msg) = message {
+            let _ = self.obj().post_message(msg);
+        }
+        Ok(pending.buffer)
+    }
+
+    /// Pushes every held frame (waiting for their answers): before EOS and any other
+    /// serialized event, so nothing overtakes them and nothing is lost.
+    fn drain(&self) {
+        loop {
+            let pending = {
+                let mut guard = self.state.lock().unwrap();
+                match guard.as_mut().map(|s| &mut s.engine) {
+                    Some(Engine::Remote(remote)) => remote.queue.pop_front(),
+                    _ => None,
+                }
+            };
+            let Some(pending) = pending else {
+                break;
+            };
+            let pushed = self
+                .finish_pending(pending)
+                .and_then(|buf| self.obj().src_pad().push(buf));
+            if let Err(e) = pushed {
+                gst::debug!(CAT, imp = self, "Drain stopped: {:?}", e);
+                self.discard();
+                break;
+            }
+        }
+    }
+
+    /// Drops every held frame (flush).
+    fn discard(&self) {
+        let mut guard = self.state.lock().unwrap();
+        if let Some(Engine::Remote(remote)) = guard.as_mut().map(|s| &mut s.engine) {
+            if !remote.queue.is_empty() {
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "Discarding {} held frames",
+                    remote.queue.len()
+                );
+            }
+            remote.queue.clear();
         }
     }
 }
@@ -578,6 +1363,47 @@ impl ObjectImpl for RsInfer {
                     .default_value(DEFAULT_QOS)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("backend", DEFAULT_BACKEND)
+                    .nick("Backend")
+                    .blurb("Where inference runs: onnx (ONNX Runtime here, model-location) or ovms (a KServe v2 server: OpenVINO Model Server, Triton, KServe; server-url, model-name)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("server-url")
+                    .nick("Server URL")
+                    .blurb("backend=ovms: grpc://host:port (gRPC), http://host:port (REST); grpcs:// or grpc+tls:// and https:// for TLS")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("model-name")
+                    .nick("Model name")
+                    .blurb("backend=ovms: name of the model on the server")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("model-version")
+                    .nick("Model version")
+                    .blurb("backend=ovms: version of the model on the server (empty: the server's default, usually the latest)")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt::builder("max-in-flight")
+                    .nick("Maximum requests in flight")
+                    .blurb("backend=ovms: requests sent before waiting for the oldest answer (frames still leave in order)")
+                    .minimum(1)
+                    .maximum(64)
+                    .default_value(DEFAULT_MAX_IN_FLIGHT)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("timeout")
+                    .nick("Timeout")
+                    .blurb("backend=ovms: milliseconds to wait for one answer; a frame without an answer passes without new detections")
+                    .minimum(1)
+                    .maximum(600_000)
+                    .default_value(DEFAULT_TIMEOUT_MS)
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("tls-ca-location")
+                    .nick("TLS CA location")
+                    .blurb("backend=ovms: PEM file of CA certificates to trust besides the public roots (a private CA), for grpcs:// and https://")
+                    .mutable_ready()
+                    .build(),
             ]
         });
         PROPERTIES.as_ref()
@@ -610,6 +1436,23 @@ impl ObjectImpl for RsInfer {
             }
             "post-messages" => s.post_messages = value.get().expect("type checked upstream"),
             "qos" => s.qos = value.get().expect("type checked upstream"),
+            "backend" => s.backend = value.get().expect("type checked upstream"),
+            "server-url" => s.server_url = value.get().expect("type checked upstream"),
+            "model-name" => s.model_name = value.get().expect("type checked upstream"),
+            "model-version" => {
+                s.model_version = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|v| !v.trim().is_empty())
+            }
+            "max-in-flight" => s.max_in_flight = value.get().expect("type checked upstream"),
+            "timeout" => s.timeout_ms = value.get().expect("type checked upstream"),
+            "tls-ca-location" => {
+                s.tls_ca_location = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|v| !v.is_empty())
+            }
             _ => unimplemented!(),
         }
     }
@@ -631,6 +1474,13 @@ impl ObjectImpl for RsInfer {
             "execution-provider" => s.execution_provider.to_value(),
             "post-messages" => s.post_messages.to_value(),
             "qos" => s.qos.to_value(),
+            "backend" => s.backend.to_value(),
+            "server-url" => s.server_url.to_value(),
+            "model-name" => s.model_name.to_value(),
+            "model-version" => s.model_version.to_value(),
+            "max-in-flight" => s.max_in_flight.to_value(),
+            "timeout" => s.timeout_ms.to_value(),
+            "tls-ca-location" => s.tls_ca_location.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -642,7 +1492,7 @@ impl ElementImpl for RsInfer {
     fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
         static ELEMENT_METADATA: LazyLock<gst::subclass::ElementMetadata> = LazyLock::new(|| {
             gst::subclass::ElementMetadata::new(
-                "YOLO inference (ONNX Runtime)",
+                "YOLO inference (ONNX Runtime or a KServe v2 model server)",
                 "Filter/Analyzer/Video",
                 "Detects objects with a YOLO ONNX model and attaches them as region-of-interest metadata",
                 "rsvision developers",
@@ -694,38 +1544,10 @@ impl BaseTransformImpl for RsInfer {
 
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
-        let Some(location) = settings.model_location.clone().filter(|l| !l.is_empty()) else {
-            return Err(gst::error_msg!(
-                gst::ResourceError::NotFound,
-                ("model-location is not set: give the path of a YOLO .onnx model")
-            ));
+        let started = match settings.backend {
+            Backend::Onnx => self.start_onnx(&settings)?,
+            Backend::Ovms => self.start_remote(&settings)?,
         };
-        let options = ModelOptions {
-            path: location.into(),
-            threads: settings.threads,
-            provider: match settings.execution_provider {
-                ExecutionProvider::Cpu => Provider::Cpu,
-                ExecutionProvider::Cuda => Provider::Cuda,
-                ExecutionProvider::TensorRt => Provider::TensorRt,
-                ExecutionProvider::OpenVino => Provider::OpenVino,
-            },
-        };
-        let (model, loaded) = onnx::load_shared(&options).map_err(|e| map_load_error(&e))?;
-        gst::info!(
-            CAT,
-            imp = self,
-            "{} model {:?}: {} ({}x{} input, warm-up {:?}, provider {})",
-            if loaded { "Loaded" } else { "Sharing" },
-            options.path,
-            model.info.signature,
-            model.info.input_width,
-            model.info.input_height,
-            model.info.warm_up,
-            model.info.provider.name()
-        );
-        for w in &model.info.warnings {
-            gst::element_imp_warning!(self, gst::LibraryError::Init, ("{}", w));
-        }
         let hint = match settings.model_type {
             ModelType::Auto => LayoutHint::Auto,
             ModelType::YoloV5 => LayoutHint::YoloV5,
@@ -733,24 +1555,28 @@ impl BaseTransformImpl for RsInfer {
             ModelType::EndToEnd => LayoutHint::EndToEnd,
         };
         let layout = yolo::detect_layout(
-            &model.info.output_shape,
-            model.info.input_width,
-            model.info.input_height,
+            &started.output_shape,
+            started.input_width,
+            started.input_height,
             hint,
         )
         .map_err(|e| {
             gst::error_msg!(
                 gst::StreamError::WrongType,
                 (
-                    "Model '{}': {}; the model has {}",
-                    options.path.display(),
+                    "Model {}: {}; the model has {}",
+                    started.name,
                     e,
-                    model.info.signature
+                    started.signature
                 )
             )
         })?;
         gst::info!(CAT, imp = self, "Decoding as {}", layout);
-        let labels = self.load_labels(&settings, &model, layout.classes())?;
+        let labels = self.load_labels(
+            &settings,
+            started.names_metadata.as_deref(),
+            layout.classes(),
+        )?;
 
         // An impossible combination: a class filter naming labels the model does not have.
         let mut filter = ClassFilter::default();
@@ -773,7 +1599,10 @@ impl BaseTransformImpl for RsInfer {
 
         *self.qos.lock().unwrap() = Qos::default();
         *self.state.lock().unwrap() = Some(State {
-            model,
+            engine: started.engine,
+            input_width: started.input_width,
+            input_height: started.input_height,
+            warm_up: started.warm_up,
             layout,
             labels,
             resize: match settings.resize {
@@ -795,7 +1624,8 @@ impl BaseTransformImpl for RsInfer {
     }
 
     fn stop(&self) -> Result<(), gst::ErrorMessage> {
-        if let Some(state) = self.state.lock().unwrap().take() {
+        let state = self.state.lock().unwrap().take();
+        if let Some(state) = state {
             gst::info!(
                 CAT,
                 imp = self,
@@ -804,6 +1634,20 @@ impl BaseTransformImpl for RsInfer {
                 state.inferred,
                 state.skipped_late
             );
+            if let Engine::Remote(mut remote) = state.engine {
+                let dropped = remote.queue.len();
+                remote.queue.clear();
+                if let Some(rt) = remote.runtime.take() {
+                    shut_down(rt);
+                }
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "Server client stopped ({} held frames dropped, {} failed requests)",
+                    dropped,
+                    remote.failures
+                );
+            }
         }
         Ok(())
     }
@@ -841,8 +1685,8 @@ impl BaseTransformImpl for RsInfer {
             format,
             info.width() as usize,
             info.height() as usize,
-            state.model.info.input_width,
-            state.model.info.input_height,
+            state.input_width,
+            state.input_height,
             state.resize,
             Colorimetry { matrix, full_range },
         );
@@ -922,8 +1766,33 @@ impl BaseTransformImpl for RsInfer {
     fn sink_event(&self, event: gst::Event) -> bool {
         if let gst::EventView::FlushStop(_) = event.view() {
             self.qos.lock().unwrap().earliest_time = None;
+            self.discard();
+        } else if event.is_serialized() && self.is_remote() {
+            self.drain();
         }
         self.parent_sink_event(event)
+    }
+
+    fn submit_input_buffer(
+        &self,
+        is_discont: bool,
+        inbuf: gst::Buffer,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
+        if self.is_remote() {
+            self.submit_remote(inbuf)
+        } else {
+            self.parent_submit_input_buffer(is_discont, inbuf)
+        }
+    }
+
+    fn generate_output(
+        &self,
+    ) -> Result<gst_base::subclass::base_transform::GenerateOutputSuccess, gst::FlowError> {
+        if self.is_remote() {
+            self.generate_remote()
+        } else {
+            self.parent_generate_output()
+        }
     }
 
     fn query(&self, direction: gst::PadDirection, query: &mut gst::QueryRef) -> bool {
@@ -937,7 +1806,7 @@ impl BaseTransformImpl for RsInfer {
                     .lock()
                     .unwrap()
                     .as_ref()
-                    .map(|s| s.model.info.warm_up)
+                    .map(|s| s.warm_up)
                     .unwrap_or_default();
                 let (live, min, max) = q.result();
                 let ours = {

@@ -1,4 +1,5 @@
-//! `rsinfer`: YOLO object detection with ONNX Runtime, attaching detections as
+//! `rsinfer`: YOLO object detection with ONNX Runtime or on a KServe v2 model server
+//! (OpenVINO Model Server, Triton, KServe; see [`crate::kserve`]), attaching detections as
 //! `GstVideoRegionOfInterestMeta` (see [`crate::detection`]).
 
 use gst::glib;
@@ -60,12 +61,28 @@ pub enum ExecutionProvider {
     OpenVino = 3,
 }
 
+/// Where inference runs.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsInferBackend")]
+pub enum Backend {
+    #[default]
+    #[enum_value(name = "ONNX Runtime in this process (model-location)", nick = "onnx")]
+    Onnx = 0,
+    #[enum_value(
+        name = "A KServe v2 server: OpenVINO Model Server, Triton, KServe (server-url, model-name)",
+        nick = "ovms"
+    )]
+    Ovms = 1,
+}
+
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     #[cfg(feature = "doc")]
     {
         ModelType::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         Resize::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         ExecutionProvider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Backend::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(
         Some(plugin),
