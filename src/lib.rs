@@ -8,13 +8,18 @@
 use gst::glib;
 
 pub mod detection;
+pub mod kafka;
+pub mod keyfile;
+pub mod msgconv;
 pub mod onnx;
 pub mod preprocess;
 pub mod rsinfer;
+pub mod rsmsgbroker;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     rsinfer::register(plugin)?;
+    rsmsgbroker::register(plugin)?;
     Ok(())
 }
 
