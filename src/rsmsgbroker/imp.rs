@@ -286,11 +286,19 @@ impl ProducerContext for BrokerContext {
                 c.drop_warned.store(false, Ordering::SeqCst);
                 if c.outage.swap(false, Ordering::SeqCst) {
                     if let Some(element) = self.element.upgrade() {
-                        gst::info!(CAT, obj = element, "Kafka broker {} is back", self.bootstrap);
+                        gst::info!(
+                            CAT,
+                            obj = element,
+                            "Kafka broker {} is back",
+                            self.bootstrap
+                        );
                         gst::element_info!(
                             element,
                             gst::ResourceError::Write,
-                            ("Kafka broker {} reachable again: delivering queued messages", self.bootstrap)
+                            (
+                                "Kafka broker {} reachable again: delivering queued messages",
+                                self.bootstrap
+                            )
                         );
                     }
                 }
@@ -305,7 +313,10 @@ impl ProducerContext for BrokerContext {
                         gst::element_warning!(
                             element,
                             gst::ResourceError::Write,
-                            ("Kafka delivery failed: {} (further failures are counted in stats)", err)
+                            (
+                                "Kafka delivery failed: {} (further failures are counted in stats)",
+                                err
+                            )
                         );
                     }
                 }
@@ -379,6 +390,10 @@ impl RsMsgBroker {
             .map(|d| d.as_nanos() as i64)
             .unwrap_or(0);
         let obj = self.obj();
+        // The base time is only valid in PLAYING (frames of a preroll are "now").
+        if obj.current_state() != gst::State::Playing {
+            return now_wall / 1_000_000;
+        }
         let (Some(clock), Some(base_time)) = (obj.clock(), obj.base_time()) else {
             return now_wall / 1_000_000;
         };
@@ -788,7 +803,12 @@ impl BaseTransformImpl for RsMsgBroker {
                             ("Could not open {} for appending: {}", path.display(), e)
                         )
                     })?;
-                gst::info!(CAT, imp = self, "Appending JSON lines to {}", path.display());
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "Appending JSON lines to {}",
+                    path.display()
+                );
                 Transport::File {
                     path,
                     writer: std::io::BufWriter::new(file),
@@ -852,16 +872,15 @@ impl BaseTransformImpl for RsMsgBroker {
                     settings: all.clone(),
                     bootstrap: bootstrap_servers.clone(),
                 };
-                let producer: KafkaProducer =
-                    cfg.create_with_context(context).map_err(|e| {
-                        gst::error_msg!(
-                            gst::ResourceError::Settings,
-                            (
-                                "Could not create the Kafka producer: {}",
-                                kafka::scrub(&e.to_string(), &all)
-                            )
+                let producer: KafkaProducer = cfg.create_with_context(context).map_err(|e| {
+                    gst::error_msg!(
+                        gst::ResourceError::Settings,
+                        (
+                            "Could not create the Kafka producer: {}",
+                            kafka::scrub(&e.to_string(), &all)
                         )
-                    })?;
+                    )
+                })?;
                 Transport::Kafka { producer, topic }
             }
         };
@@ -951,8 +970,12 @@ impl BaseTransformImpl for RsMsgBroker {
             // the events are out (bounded by flush-timeout).
             let timeout =
                 Duration::from_millis(u64::from(self.settings.lock().unwrap().flush_timeout));
-            if let Some(Transport::File { writer, .. }) =
-                self.state.lock().unwrap().as_mut().map(|s| &mut s.transport)
+            if let Some(Transport::File { writer, .. }) = self
+                .state
+                .lock()
+                .unwrap()
+                .as_mut()
+                .map(|s| &mut s.transport)
             {
                 let _ = writer.flush();
             }
