@@ -316,10 +316,9 @@ mod tests {
 
     #[test]
     fn proto_cfg() {
-        let p = parse_proto_cfg(
-            "\"queue.buffering.max.messages=200000; message.send.max.retries=3;\"",
-        )
-        .unwrap();
+        let p =
+            parse_proto_cfg("\"queue.buffering.max.messages=200000; message.send.max.retries=3;\"")
+                .unwrap();
         assert_eq!(
             p,
             vec![
@@ -361,7 +360,10 @@ mod tests {
         assert_eq!(c.partition_key.as_deref(), Some("sensorId"));
         assert_eq!(c.consumer_group_id.as_deref(), Some("mygrp"));
         assert_eq!(c.share_connection, Some(true));
-        assert_eq!(BrokerConfig::parse("[other]\nx=1\n").unwrap(), BrokerConfig::default());
+        assert_eq!(
+            BrokerConfig::parse("[other]\nx=1\n").unwrap(),
+            BrokerConfig::default()
+        );
         let e = BrokerConfig::parse("[message-broker]\nproto-cfgg=a=1\n").unwrap_err();
         assert!(e.0.contains("line 2"), "{e}");
     }
@@ -371,7 +373,10 @@ mod tests {
         let user = vec![("message.timeout.ms".to_string(), "5".to_string())];
         let c = client_config(
             "h:1",
-            &[("message.timeout.ms", "0".to_string()), ("acks", "all".to_string())],
+            &[
+                ("message.timeout.ms", "0".to_string()),
+                ("acks", "all".to_string()),
+            ],
             &[&user],
         );
         assert_eq!(c.get("bootstrap.servers"), Some("h:1"));

@@ -119,7 +119,11 @@ fn triple(value: &str, key: &str, line: usize) -> Result<[f64; 3], MsgConvError>
     }
     let mut out = [0.0; 3];
     for (o, p) in out.iter_mut().zip(parts) {
-        *o = p.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(err)?;
+        *o = p
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(err)?;
     }
     Ok(out)
 }
@@ -295,8 +299,22 @@ mod tests {
         assert_eq!(c.sensors.len(), 1);
         let s = &c.sensors[&1];
         assert_eq!((s.id.as_str(), s.kind.as_str()), ("cam1", "Camera"));
-        assert_eq!(s.location, Location { lat: 1.0, lon: 2.0, alt: 3.0 });
-        assert_eq!(s.coordinate, Coordinate { x: 4.0, y: 5.0, z: 6.0 });
+        assert_eq!(
+            s.location,
+            Location {
+                lat: 1.0,
+                lon: 2.0,
+                alt: 3.0
+            }
+        );
+        assert_eq!(
+            s.coordinate,
+            Coordinate {
+                x: 4.0,
+                y: 5.0,
+                z: 6.0
+            }
+        );
         assert_eq!(c.places[&0].sub_object, PlaceSubObject::Aisle);
         assert_eq!(c.places[&0].sub_fields[0], "a");
         assert_eq!(c.analytics[&3].version, "2");

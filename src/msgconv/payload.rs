@@ -341,7 +341,12 @@ impl KeyPath {
     /// The key of a message: `payload` is the document, `object` the object of a
     /// full-schema message. Strings are used as they are, other JSON values as their JSON
     /// text; `None` when the path does not exist.
-    pub fn key(&self, builder: &PayloadBuilder, object: Option<&Object>, payload: &str) -> Option<String> {
+    pub fn key(
+        &self,
+        builder: &PayloadBuilder,
+        object: Option<&Object>,
+        payload: &str,
+    ) -> Option<String> {
         match self {
             KeyPath::None => None,
             KeyPath::SensorId => Some(builder.sensor.id.clone()),
@@ -406,10 +411,19 @@ mod tests {
     fn timestamps() {
         assert_eq!(format_timestamp(0), "1970-01-01T00:00:00.000Z");
         // date -u -d @1627494799.339
-        assert_eq!(format_timestamp(1_627_494_799_339), "2021-07-28T17:53:19.339Z");
-        assert_eq!(format_timestamp(951_782_400_007), "2000-02-29T00:00:00.007Z");
+        assert_eq!(
+            format_timestamp(1_627_494_799_339),
+            "2021-07-28T17:53:19.339Z"
+        );
+        assert_eq!(
+            format_timestamp(951_782_400_007),
+            "2000-02-29T00:00:00.007Z"
+        );
         assert_eq!(format_timestamp(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(format_timestamp(4_102_444_800_000), "2100-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_timestamp(4_102_444_800_000),
+            "2100-01-01T00:00:00.000Z"
+        );
     }
 
     /// The full document equals the DeepStream 5.1 consumer output of seeds/003 (apart from
@@ -445,7 +459,16 @@ mod tests {
         o.track_id = None;
         o.label = "weird \"label\"\n".into();
         let mut s = String::new();
-        b.write_full(&mut s, &Frame { number: 0, timestamp_ms: 0 }, &o, "m", "e");
+        b.write_full(
+            &mut s,
+            &Frame {
+                number: 0,
+                timestamp_ms: 0,
+            },
+            &o,
+            "m",
+            "e",
+        );
         let v: Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["object"]["id"], "-1");
         assert_eq!(v["object"]["confidence"], 0.5);
@@ -480,7 +503,10 @@ mod tests {
         assert_eq!(v["objects"][0], "-1|251|315|317|512|Car|#|0.5");
         s.clear();
         b.write_minimal(&mut s, &f, &[]);
-        assert_eq!(serde_json::from_str::<Value>(&s).unwrap()["objects"], json!([]));
+        assert_eq!(
+            serde_json::from_str::<Value>(&s).unwrap()["objects"],
+            json!([])
+        );
     }
 
     #[test]
@@ -488,19 +514,64 @@ mod tests {
         let b = builder();
         let o = person();
         let mut full = String::new();
-        b.write_full(&mut full, &Frame { number: 1, timestamp_ms: 5 }, &o, "m", "e");
+        b.write_full(
+            &mut full,
+            &Frame {
+                number: 1,
+                timestamp_ms: 5,
+            },
+            &o,
+            "m",
+            "e",
+        );
         let sid = "HWY_20_AND_LOCUST__EBA__4_11_2018_4_59_59_508_AM_UTC-07_00";
-        assert_eq!(KeyPath::parse("sensor.id").key(&b, Some(&o), &full).as_deref(), Some(sid));
-        assert_eq!(KeyPath::parse("sensorId").key(&b, None, "{}").as_deref(), Some(sid));
-        assert_eq!(KeyPath::parse("object.id").key(&b, Some(&o), &full).as_deref(), Some("13103"));
-        assert_eq!(KeyPath::parse("place.name").key(&b, Some(&o), &full).as_deref(), Some("HWY_20_AND_LOCUST__EBA"));
-        assert_eq!(KeyPath::parse("object.bbox.topleftx").key(&b, Some(&o), &full).as_deref(), Some("251"));
+        assert_eq!(
+            KeyPath::parse("sensor.id")
+                .key(&b, Some(&o), &full)
+                .as_deref(),
+            Some(sid)
+        );
+        assert_eq!(
+            KeyPath::parse("sensorId").key(&b, None, "{}").as_deref(),
+            Some(sid)
+        );
+        assert_eq!(
+            KeyPath::parse("object.id")
+                .key(&b, Some(&o), &full)
+                .as_deref(),
+            Some("13103")
+        );
+        assert_eq!(
+            KeyPath::parse("place.name")
+                .key(&b, Some(&o), &full)
+                .as_deref(),
+            Some("HWY_20_AND_LOCUST__EBA")
+        );
+        assert_eq!(
+            KeyPath::parse("object.bbox.topleftx")
+                .key(&b, Some(&o), &full)
+                .as_deref(),
+            Some("251")
+        );
         assert_eq!(KeyPath::parse("no.such").key(&b, Some(&o), &full), None);
         assert_eq!(KeyPath::parse("").key(&b, Some(&o), &full), None);
         let mut min = String::new();
-        b.write_minimal(&mut min, &Frame { number: 9, timestamp_ms: 5 }, &[o]);
-        assert_eq!(KeyPath::parse("id").key(&b, None, &min).as_deref(), Some("9"));
-        assert_eq!(KeyPath::parse("objects.0").key(&b, None, &min).as_deref(), Some("13103|251|315|317|512|person"));
+        b.write_minimal(
+            &mut min,
+            &Frame {
+                number: 9,
+                timestamp_ms: 5,
+            },
+            &[o],
+        );
+        assert_eq!(
+            KeyPath::parse("id").key(&b, None, &min).as_deref(),
+            Some("9")
+        );
+        assert_eq!(
+            KeyPath::parse("objects.0").key(&b, None, &min).as_deref(),
+            Some("13103|251|315|317|512|person")
+        );
     }
 
     #[test]

@@ -246,8 +246,7 @@ pub fn consume(
                     partition: m.partition(),
                     offset: m.offset(),
                     key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                    payload: String::from_utf8_lossy(m.payload().unwrap_or_default())
-                        .into_owned(),
+                    payload: String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned(),
                 });
                 if out.len() >= expected && done_at.is_none() {
                     done_at = Some(Instant::now());
