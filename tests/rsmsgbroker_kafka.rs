@@ -193,8 +193,8 @@ fn broker_killed_and_restarted_mid_stream() {
     eprintln!("broker down for {:?}", t.elapsed());
     run.push_for(180, Duration::from_secs(2));
     let texts = run.finish(Duration::from_secs(90));
-    let frames = 240;
-    run.check_no_stall(frames);
+    let frames = 240u64;
+    run.check_no_stall(frames as usize);
     check_outage_delivery(&broker, ("outage", 3), &run, frames, "cam-outage");
     assert!(during < 480, "the broker was not down?");
     assert!(
