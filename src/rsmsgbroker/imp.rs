@@ -420,13 +420,7 @@ impl RsMsgBroker {
     }
 
     /// Enqueues one message; returns a warning to post when it was dropped or refused.
-    fn enqueue(
-        &self,
-        state: &mut State,
-        key: Option<String>,
-        object_for_key: bool,
-    ) -> Option<String> {
-        let _ = object_for_key;
+    fn enqueue(&self, state: &mut State, key: Option<String>) -> Option<String> {
         let c = &self.counters;
         match &mut state.transport {
             Transport::File {
@@ -1058,7 +1052,7 @@ impl BaseTransformImpl for RsMsgBroker {
                         let key = state.key.key(&state.builder, Some(obj), &payload);
                         state.payload = payload;
                         self.check_key(state, &key, &mut posts);
-                        if let Some(w) = self.enqueue(state, key, true) {
+                        if let Some(w) = self.enqueue(state, key) {
                             posts.push(Post::Warning(w));
                         }
                     }
@@ -1070,7 +1064,7 @@ impl BaseTransformImpl for RsMsgBroker {
                     let key = state.key.key(&state.builder, None, &payload);
                     state.payload = payload;
                     self.check_key(state, &key, &mut posts);
-                    if let Some(w) = self.enqueue(state, key, false) {
+                    if let Some(w) = self.enqueue(state, key) {
                         posts.push(Post::Warning(w));
                     }
                 }
