@@ -98,8 +98,10 @@ impl Broker {
                     "--advertised-listener-url",
                     &self.url(),
                     "--storage-engine",
-                    &format!("sqlite://{}", self.dir.path().join("tansu.db").display()),
+                    // Relative to the working directory (tansu joins an absolute path to it).
+                    "sqlite://tansu.db",
                 ])
+                .current_dir(self.dir.path())
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().unwrap())
