@@ -184,7 +184,11 @@ fn broker_killed_and_restarted_mid_stream() {
         broker.conn_str()
     ));
     run.push_for(0, Duration::from_secs(2));
-    wait_delivered(&run.broker, 120);
+    // Killed while messages are still flowing (some delivered, the latest maybe in flight).
+    assert!(
+        stat(&run.broker, "delivered") > 0,
+        "nothing delivered before the kill"
+    );
     broker.kill();
     let t = Instant::now();
     run.push_for(60, Duration::from_secs(4));
@@ -229,18 +233,6 @@ fn stat(e: &gst::Element, name: &str) -> u64 {
     e.property::<gst::Structure>("stats")
         .get::<u64>(name)
         .unwrap()
-}
-
-fn wait_delivered(e: &gst::Element, n: u64) {
-    let t = Instant::now();
-    while stat(e, "delivered") < n {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "not delivered: {:?}",
-            e.property::<gst::Structure>("stats")
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Every frame n carries objects with track ids 2n and 2n+1 and boxes derived from n.

@@ -31,7 +31,8 @@
  * its own threads. The pipeline starts with the broker down and keeps running at full rate
  * while it is away: messages wait (librdkafka's `message.timeout.ms` is 0, i.e. no expiry,
  * unless `proto-cfg` says otherwise) up to `max-queued-messages` / `max-queued-bytes`;
- * beyond that they are dropped and counted, with one warning per outage. A warning is
+ * beyond that they are dropped and counted, with one warning per outage. The producer is
+ * idempotent (`enable.idempotence=true`): retries never duplicate or reorder messages. A warning is
  * posted when all brokers become unreachable and when deliveries fail; errors never stop
  * the pipeline. EOS and stop wait up to `flush-timeout` for queued messages, then warn
  * with the number left undelivered. The read-only `stats` property (structure
@@ -213,6 +214,8 @@ struct BrokerContext {
     element: glib::WeakRef<super::RsMsgBroker>,
     settings: Vec<(String, String)>,
     bootstrap: String,
+    /// max-queued-messages, max-queued-bytes (for the outage warning).
+    max_queued: (u64, u64),
 }
 
 impl ClientContext for BrokerContext {
@@ -246,14 +249,14 @@ impl ClientContext for BrokerContext {
         match error.rdkafka_error_code() {
             Some(RDKafkaErrorCode::AllBrokersDown) => {
                 if !self.counters.outage.swap(true, Ordering::SeqCst) {
-                    let queued = self.counters.queued.load(Ordering::SeqCst);
                     gst::element_warning!(
                         element,
                         gst::ResourceError::Write,
                         (
-                            "Kafka broker {} unreachable: messages are kept ({} queued) and delivered when it returns",
+                            "Kafka broker {} unreachable: messages are kept (up to {} messages, {} bytes) and delivered when it returns",
                             self.bootstrap,
-                            queued
+                            self.max_queued.0,
+                            self.max_queued.1
                         ),
                         ["{reason}"]
                     );
@@ -846,6 +849,9 @@ impl BaseTransformImpl for RsMsgBroker {
                             .min(RDKAFKA_QUEUE_MAX)
                             .to_string(),
                     ),
+                    // Retries after a lost connection never duplicate or reorder messages
+                    // (the Java client's default since Kafka 3.0; needs a broker >= 0.11).
+                    ("enable.idempotence", "true".to_string()),
                     // Reconnect within 2 s of the broker's return (librdkafka: 10 s).
                     ("reconnect.backoff.max.ms", "2000".to_string()),
                 ];
@@ -865,6 +871,10 @@ impl BaseTransformImpl for RsMsgBroker {
                     element: self.obj().downgrade(),
                     settings: all.clone(),
                     bootstrap: bootstrap_servers.clone(),
+                    max_queued: (
+                        u64::from(settings.max_queued_messages),
+                        settings.max_queued_bytes,
+                    ),
                 };
                 let producer: KafkaProducer = cfg.create_with_context(context).map_err(|e| {
                     gst::error_msg!(
