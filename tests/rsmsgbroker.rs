@@ -663,3 +663,63 @@ fn gssapi_and_ssl_available() {
     pipeline.set_state(gst::State::Null).unwrap();
     assert!(res.is_ok() && err.is_none(), "{err:?}");
 }
+
+/// A DeepStream broker config file (`[message-broker]`): its partition-key and
+/// producer-proto-cfg are used; a path missing from the messages sends them without a key
+/// and warns once.
+#[test]
+fn mock_broker_config_file() {
+    let topic = "brokercfg";
+    let m = mock_cluster(topic);
+    let dir = TempDir::new("msgbroker-brokercfg");
+    let cfg = dir.path().join("cfg_kafka.txt");
+    std::fs::write(
+        &cfg,
+        "[message-broker]\n#comment\nproto-cfg = \"message.send.max.retries=3\"\nproducer-proto-cfg = \"linger.ms=1\"\npartition-key = object.id\nconsumer-group-id = unused\n",
+    )
+    .unwrap();
+    let run = Run::new(&format!(
+        "conn-str={} topic={topic} frame-interval=1 broker-config={}",
+        m.bootstrap_servers(),
+        cfg.display()
+    ));
+    run.play();
+    for n in 0..4 {
+        run.push(n, &[det(0, "person", Some(10 + n))]);
+    }
+    wait_for("delivery", Duration::from_secs(20), || {
+        stat(&run.broker, "delivered") == 4
+    });
+    assert!(run.finish(Duration::from_secs(10)).is_empty());
+    run.stop();
+    let got = broker::consume(
+        &m.bootstrap_servers(),
+        topic,
+        1,
+        4,
+        Duration::from_secs(10),
+        Duration::from_millis(300),
+    );
+    let mut keys: Vec<String> = got.iter().map(|r| r.key.clone().unwrap()).collect();
+    keys.sort();
+    assert_eq!(keys, ["10", "11", "12", "13"]);
+
+    // A path that is not in the payload: no key, one warning.
+    let run = Run::new(&format!(
+        "conn-str={} topic={topic} frame-interval=1 partition-key=object.nothing",
+        m.bootstrap_servers()
+    ));
+    run.play();
+    for n in 0..3 {
+        run.push(n, &[det(0, "person", None)]);
+    }
+    let texts = run.finish(Duration::from_secs(20));
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("\"object.nothing\" is not in the messages"))
+            .count(),
+        1,
+        "{texts:?}"
+    );
+}

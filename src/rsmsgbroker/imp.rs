@@ -346,6 +346,8 @@ struct State {
     transport: Transport,
     builder: PayloadBuilder,
     key: KeyPath,
+    /// `partition-key` as the user wrote it (for messages).
+    key_path: String,
     payload_type: PayloadType,
     max_queued_messages: u64,
     max_queued_bytes: u64,
@@ -893,6 +895,7 @@ impl BaseTransformImpl for RsMsgBroker {
             transport,
             builder,
             key,
+            key_path,
             payload_type: settings.payload_type,
             max_queued_messages: u64::from(settings.max_queued_messages),
             max_queued_bytes: settings.max_queued_bytes,
@@ -1095,7 +1098,7 @@ impl RsMsgBroker {
             state.key_missing_warned = true;
             posts.push(Post::Warning(format!(
                 "partition-key {:?} is not in the messages: they are sent without a key",
-                state.key
+                state.key_path
             )));
         }
     }
