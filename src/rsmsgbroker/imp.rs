@@ -161,6 +161,8 @@ struct Counters {
     failure_warned: AtomicBool,
     /// The element is stopping: purged messages are reported once, not one by one.
     stopping: AtomicBool,
+    /// An authentication failure was posted and no delivery succeeded since.
+    auth_warned: AtomicBool,
 }
 
 impl Counters {
@@ -182,6 +184,7 @@ impl Counters {
             &self.drop_warned,
             &self.failure_warned,
             &self.stopping,
+            &self.auth_warned,
         ] {
             f.store(false, Ordering::SeqCst);
         }
@@ -262,6 +265,19 @@ impl ClientContext for BrokerContext {
                     );
                 }
             }
+            Some(RDKafkaErrorCode::Authentication) => {
+                if !self.counters.auth_warned.swap(true, Ordering::SeqCst) {
+                    gst::element_warning!(
+                        element,
+                        gst::ResourceError::NotAuthorized,
+                        (
+                            "Kafka broker {} refused our credentials: messages are kept until it accepts them",
+                            self.bootstrap
+                        ),
+                        ["{reason}"]
+                    );
+                }
+            }
             Some(RDKafkaErrorCode::Fatal) => {
                 gst::element_warning!(
                     element,
@@ -287,6 +303,7 @@ impl ProducerContext for BrokerContext {
                 c.delivered.fetch_add(1, Ordering::SeqCst);
                 c.failure_warned.store(false, Ordering::SeqCst);
                 c.drop_warned.store(false, Ordering::SeqCst);
+                c.auth_warned.store(false, Ordering::SeqCst);
                 if c.outage.swap(false, Ordering::SeqCst) {
                     if let Some(element) = self.element.upgrade() {
                         gst::info!(

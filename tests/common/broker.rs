@@ -48,6 +48,8 @@ pub struct Broker {
     port: u16,
     child: Option<Child>,
     dir: TempDir,
+    /// `--authentication`: clients must log in with SASL SCRAM.
+    authentication: bool,
 }
 
 impl Broker {
@@ -57,6 +59,7 @@ impl Broker {
             port: free_port(),
             child: None,
             dir: TempDir::new("tansu"),
+            authentication: false,
         };
         b.spawn();
         b
@@ -90,9 +93,13 @@ impl Broker {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let child = Command::new(tansu_binary())
+            let mut cmd = Command::new(tansu_binary());
+            cmd.arg("broker");
+            if self.authentication {
+                cmd.arg("--authentication");
+            }
+            let child = cmd
                 .args([
-                    "broker",
                     "--listener-url",
                     &self.url(),
                     "--advertised-listener-url",
@@ -151,6 +158,28 @@ impl Broker {
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
+    }
+
+    /// Restarts the broker requiring SASL SCRAM authentication (users made with
+    /// [`Broker::create_user`] before, kept in its storage).
+    pub fn restart_with_authentication(&mut self) {
+        self.kill();
+        self.authentication = true;
+        self.spawn();
+    }
+
+    /// Creates a SCRAM-SHA-512 user (while authentication is off).
+    pub fn create_user(&self, name: &str, password: &str) {
+        let out = Command::new(tansu_binary())
+            .args(["user", "create", "--broker", &self.url(), name, password])
+            .output()
+            .expect("run tansu user create");
+        assert!(
+            out.status.success(),
+            "tansu user create {name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Whether the process is running.
@@ -212,10 +241,27 @@ pub fn consume(
     timeout: Duration,
     linger: Duration,
 ) -> Vec<Received> {
+    consume_with(bootstrap, &[], topic, partitions, expected, timeout, linger)
+}
+
+/// [`consume`] with extra librdkafka settings (e.g. SASL credentials).
+pub fn consume_with(
+    bootstrap: &str,
+    settings: &[(&str, &str)],
+    topic: &str,
+    partitions: i32,
+    expected: usize,
+    timeout: Duration,
+    linger: Duration,
+) -> Vec<Received> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    for (k, v) in settings {
+        config.set(*k, *v);
+    }
+    let consumer: BaseConsumer = config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", format!("rsvision-test-{}", std::process::id()))
         .set("enable.auto.commit", "false")
