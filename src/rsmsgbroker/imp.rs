@@ -32,9 +32,10 @@
  * while it is away: messages wait (librdkafka's `message.timeout.ms` is 0, i.e. no expiry,
  * unless `proto-cfg` says otherwise) up to `max-queued-messages` / `max-queued-bytes`;
  * beyond that they are dropped and counted, with one warning per outage. The producer is
- * idempotent (`enable.idempotence=true`): retries never duplicate or reorder messages. A warning is
- * posted when all brokers become unreachable and when deliveries fail; errors never stop
- * the pipeline. EOS and stop wait up to `flush-timeout` for queued messages, then warn
+ * idempotent (`enable.idempotence=true`): retries never duplicate or reorder messages. A
+ * warning is posted when all brokers become unreachable, when they refuse the credentials
+ * and when deliveries fail; errors never stop the pipeline. EOS and stop wait up to
+ * `flush-timeout` for queued messages, then warn
  * with the number left undelivered. The read-only `stats` property (structure
  * `rsmsgbroker-stats`) counts `frames`, `published-frames`, `enqueued`, `queued`,
  * `queued-bytes`, `delivered`, `failed` and `dropped`. Secret settings (passwords, keys)
