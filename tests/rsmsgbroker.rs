@@ -723,3 +723,34 @@ fn mock_broker_config_file() {
         "{texts:?}"
     );
 }
+
+/// max-queued-bytes bounds the queue in bytes (payload + key) as well.
+#[test]
+fn mock_queue_bound_in_bytes() {
+    let topic = "bytes";
+    let m = mock_cluster(topic);
+    m.broker_down(1).unwrap();
+    let run = Run::new(&format!(
+        "conn-str={} topic={topic} frame-interval=1 max-queued-bytes=3000 flush-timeout=0",
+        m.bootstrap_servers()
+    ));
+    run.play();
+    for n in 0..10 {
+        run.push(n, &[det(0, "person", Some(n))]);
+    }
+    wait_for("frames through", Duration::from_secs(5), || {
+        stat(&run.broker, "frames") == 10
+    });
+    let st = stats(&run.broker);
+    let queued = st.get::<u64>("queued").unwrap();
+    let bytes = st.get::<u64>("queued-bytes").unwrap();
+    // One full-schema message with this config is about 800 bytes.
+    assert!((2..=3).contains(&queued), "{st}");
+    assert!(bytes <= 3000 && bytes > 1500, "{st}");
+    assert_eq!(st.get::<u64>("dropped").unwrap(), 10 - queued, "{st}");
+    let texts = run.stop();
+    assert!(
+        texts.iter().any(|t| t.contains("could not be delivered")),
+        "{texts:?}"
+    );
+}
