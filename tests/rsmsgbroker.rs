@@ -754,3 +754,43 @@ fn mock_queue_bound_in_bytes() {
         "{texts:?}"
     );
 }
+
+/// At the end of a tee branch (nothing linked after it) rsmsgbroker publishes and consumes
+/// the buffers instead of failing the branch with not-linked.
+#[test]
+fn end_of_tee_branch() {
+    init();
+    let dir = TempDir::new("msgbroker-tee");
+    let out = dir.path().join("events.jsonl");
+    let pipeline = common::launch(&format!(
+        "appsrc name=src format=time caps={CAPS} ! tee name=t t. ! queue ! fakesink sync=false \
+         t. ! queue ! rsmsgbroker name=b frame-interval=1 conn-str=file://{}",
+        out.display()
+    ));
+    let src = common::element::<gst_app::AppSrc>(&pipeline, "src");
+    let b = common::element::<gst::Element>(&pipeline, "b");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    for n in 0..20 {
+        src.push_buffer(frame(n, &[det(0, "person", Some(n))]))
+            .unwrap();
+    }
+    wait_for("frames", Duration::from_secs(10), || {
+        stat(&b, "frames") == 20
+    });
+    src.end_of_stream().unwrap();
+    let bus = pipeline.bus().unwrap();
+    let mut eos = false;
+    for msg in bus.iter_timed(gst::ClockTime::from_seconds(10)) {
+        match msg.view() {
+            gst::MessageView::Eos(_) => {
+                eos = true;
+                break;
+            }
+            gst::MessageView::Error(e) => panic!("{} {:?}", e.error(), e.debug()),
+            _ => {}
+        }
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    assert!(eos);
+    assert_eq!(lines(&out).len(), 20);
+}

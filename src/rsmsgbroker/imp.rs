@@ -5,7 +5,8 @@
  * [`crate::detection`], as `rsinfer` or DL Streamer's `gvadetect` write it) as DeepStream
  * schema JSON to Kafka, or to a JSON-lines file. A pass-through element: buffers are never
  * modified, copied or delayed, so it sits inline (`rsinfer ! rsmsgbroker ! rsoverlay`) or
- * at the end of a `tee` branch. It replaces DeepStream's `nvmsgconv ! nvmsgbroker` pair:
+ * at the end of a `tee` branch (with its source pad unlinked it consumes the buffers; the
+ * pipeline's EOS then comes from the other branches' sinks). It replaces DeepStream's `nvmsgconv ! nvmsgbroker` pair:
  * the same payloads, configuration files and `conn-str`/`proto-cfg` syntax.
  *
  * Payloads (`payload-type`): `deepstream` (full schema, one message per object) and
@@ -1027,6 +1028,22 @@ impl BaseTransformImpl for RsMsgBroker {
             }
         }
         self.parent_sink_event(event)
+    }
+
+    fn generate_output(
+        &self,
+    ) -> Result<gst_base::subclass::base_transform::GenerateOutputSuccess, gst::FlowError> {
+        let out = self.parent_generate_output()?;
+        // At the end of a tee branch (source pad not linked) the element is the branch's
+        // sink: the frame was published, there is nothing to push and no reason to fail.
+        if matches!(
+            out,
+            gst_base::subclass::base_transform::GenerateOutputSuccess::Buffer(_)
+        ) && !self.obj().src_pad().is_linked()
+        {
+            return Ok(gst_base::subclass::base_transform::GenerateOutputSuccess::NoOutput);
+        }
+        Ok(out)
     }
 
     fn transform_ip_passthrough(
