@@ -293,6 +293,76 @@ fn sasl_scram_authentication() {
     assert_eq!(stat(&run.broker, "delivered"), 0);
 }
 
+/// A back-end written for DeepStream switches without a line changed: the `consumer.py` of
+/// DeepStream's smart-record guide (seeds/003; kafka-python 3.0.12: the 2.0.2 the guide pins cannot join a consumer group on tansu, a broker-side difference) reads
+/// our full-schema messages from the broker and prints them as it printed DeepStream's.
+#[test]
+fn deepstream_python_consumer_reads_our_events() {
+    use std::io::{BufRead, BufReader};
+    init();
+    let broker = Broker::start();
+    broker.create_topic("ds-events", 1);
+    let mut consumer = std::process::Command::new(common::python())
+        .arg(common::root().join("tests/data/deepstream_consumer.py"))
+        .arg(broker.bootstrap())
+        .arg("ds-events")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the DeepStream consumer (kafka-python, scripts/setup.sh)");
+    let mut out = BufReader::new(consumer.stdout.take().unwrap()).lines();
+    // Kill it if the test fails.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut consumer = Kill(consumer);
+    let first = out.next().expect("consumer output").unwrap();
+    assert_eq!(first, "ready");
+
+    let run = LiveRun::new(&format!(
+        "conn-str={};ds-events frame-interval=1 config={} flush-timeout=20000",
+        broker.conn_str(),
+        common::root()
+            .join("tests/data/msgconv_sample_config.txt")
+            .display()
+    ));
+    run.push_for(0, Duration::from_millis(500));
+    run.finish(Duration::from_secs(30));
+    let lines: Vec<String> = out.map_while(Result::ok).collect();
+    let _ = consumer.0.wait();
+    assert_eq!(lines.len(), 30, "{lines:?}");
+    for (i, l) in lines.iter().enumerate() {
+        // Python's repr of the decoded JSON, as in the guide's output.
+        assert!(l.starts_with("{'messageid': '"), "{l}");
+        assert!(l.contains("'mdsversion': '1.0', '@timestamp': '"), "{l}");
+        assert!(
+            l.contains(&format!("'sensor': {{'id': '{SENSOR0}', 'type': 'Camera'")),
+            "{l}"
+        );
+        assert!(
+            l.contains("'entrance': {'name': 'C_127_158', 'lane': 'Lane 1', 'level': 'P1'"),
+            "{l}"
+        );
+        assert!(
+            l.contains("'speed': 0.0, 'direction': 0.0, 'orientation': 0.0"),
+            "{l}"
+        );
+        let n = i as u64 / 2;
+        let d = &synthetic(n)[i % 2];
+        let (label, l0, t0, r0, b0) = expected_box(d, true);
+        assert!(
+            l.contains(&format!(
+                "'{label}': {{}}, 'bbox': {{'topleftx': {l0}, 'toplefty': {t0}, 'bottomrightx': {r0}, 'bottomrighty': {b0}}}"
+            )),
+            "{l}"
+        );
+        assert!(l.ends_with("'type': 'entry'}, 'videoPath': ''}"), "{l}");
+    }
+}
+
 fn stat(e: &gst::Element, name: &str) -> u64 {
     e.property::<gst::Structure>("stats")
         .get::<u64>(name)
