@@ -91,3 +91,30 @@ fi
 # --- end of rsinfer backend=ovms ------------------------------------------------------------
 
 echo "setup: ready (venv $venv, ONNX Runtime $libdir/libonnxruntime.so)"
+
+# --- rsmsgbroker (issue 4): Kafka ---------------------------------------------------------
+# rdkafka builds its bundled librdkafka with TLS (libssl-dev) and SASL GSSAPI (libsasl2-dev);
+# the tests run a real Kafka-compatible broker, tansu 0.6 (REFERENCE.md section 7; about 15
+# minutes to build on 2 cores, once), and a DeepStream back-end's Python consumer.
+kafka_packages=(libssl-dev libsasl2-dev zlib1g-dev)
+missing=()
+for p in "${kafka_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
+  echo "setup: building the tansu broker (cargo install tansu 0.6.0, ~15 min)"
+  cargo install tansu --version 0.6.0 --features dynostore,libsql
+fi
+# kafka-python: the DeepStream guide's Python consumer reads our messages in a test.
+if ! "$venv/bin/python" -c "import kafka" >/dev/null 2>&1; then
+  echo "setup: installing kafka-python into $venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "kafka-python==3.0.12"
+fi
+echo "setup: Kafka test broker $(command -v tansu || echo "$HOME/.cargo/bin/tansu"), kafka-python in $venv"

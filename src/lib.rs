@@ -1,25 +1,32 @@
 #![allow(unused_doc_comments)]
 //! rsvision: real-time video analytics elements for GStreamer.
 //!
-//! The plugin `rsvision` registers `rsinfer` and `rsoverlay`. Shared code lives in modules
-//! named for what it is: [`detection`] (the metadata contract), [`preprocess`] (frame to
-//! tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX Runtime loading and session
-//! sharing), [`draw`] (drawing detections on frames).
+//! The plugin `rsvision` registers `rsinfer`, `rsoverlay` and `rsmsgbroker`. Shared code
+//! lives in modules named for what it is: [`detection`] (the metadata contract),
+//! [`preprocess`] (frame to tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX
+//! Runtime loading and session sharing), [`kserve`] (KServe v2 client), [`draw`] (drawing
+//! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
+//! [`keyfile`] (DeepStream's configuration file format).
 
 use gst::glib;
 
 pub mod detection;
 pub mod draw;
+pub mod kafka;
+pub mod keyfile;
 pub mod kserve;
+pub mod msgconv;
 pub mod onnx;
 pub mod preprocess;
 pub mod rsinfer;
+pub mod rsmsgbroker;
 pub mod rsoverlay;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     rsinfer::register(plugin)?;
     rsoverlay::register(plugin)?;
+    rsmsgbroker::register(plugin)?;
     Ok(())
 }
 

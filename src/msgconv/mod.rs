@@ -1,0 +1,12 @@
+//! DeepStream message conversion (what DeepStream's `nvmsgconv` does), as plain Rust without
+//! GStreamer types:
+//!
+//! * [`config`]: the msgconv configuration file (`[sensorN]`, `[placeN]`, `[analyticsN]`),
+//! * [`payload`]: the full (`deepstream`) and minimal (`deepstream-minimal`) JSON schemas and
+//!   the message key from a dotted JSON path (`partition-key`).
+
+pub mod config;
+pub mod payload;
+
+pub use config::{Analytics, MsgConvConfig, MsgConvError, Place, Sensor};
+pub use payload::{format_timestamp, Frame, KeyPath, Object, PayloadBuilder};
