@@ -11,10 +11,13 @@ pub mod detection;
 pub mod onnx;
 pub mod preprocess;
 pub mod rsinfer;
+pub mod rssmartrecord;
+pub mod smartrecord;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     rsinfer::register(plugin)?;
+    rssmartrecord::register(plugin)?;
     Ok(())
 }
 

@@ -1,0 +1,272 @@
+//! The clip writer: one named thread per clip running its own muxing pipeline
+//! `appsrc ! h264parse|h265parse ! mp4mux fragment-duration=N | matroskamux ! filesink`.
+//!
+//! The streaming thread only sends buffer references over a channel ([`WriterMsg`]); this
+//! thread re-stamps them so the clip starts at zero, feeds appsrc (never blocking), and on
+//! [`WriterMsg::Finish`] sends EOS, waits for the muxer to finalise, and reports a
+//! [`ClipReport`]. [`WriterMsg::Abort`] drops what is queued and closes the file at once
+//! (fragmented MP4 stays playable up to the last fragment written).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+use super::Container;
+
+pub enum WriterMsg {
+    /// A cached or live buffer, with its running times (ns).
+    Buffer {
+        buffer: gst::Buffer,
+        pts_rt: Option<u64>,
+        dts_rt: Option<u64>,
+    },
+    /// Finalise the file, for this reason.
+    Finish(&'static str),
+    /// Close at once, dropping what is queued, for this reason.
+    Abort(&'static str),
+}
+
+pub struct WriterParams {
+    pub path: PathBuf,
+    pub caps: gst::Caps,
+    pub container: Container,
+    pub fragment_duration_ms: u32,
+    /// Bytes sent but not yet taken by the muxing pipeline (shared with the sender).
+    pub pending_bytes: Arc<AtomicI64>,
+}
+
+/// What happened to a clip.
+#[derive(Debug, Clone)]
+pub struct ClipReport {
+    pub frames: u64,
+    pub bytes: u64,
+    /// Clip duration from the first frame's start to the last frame's end (ns).
+    pub duration_ns: u64,
+    /// Running time of the first and last buffer (ns).
+    pub first_rt: Option<u64>,
+    pub last_end_rt: Option<u64>,
+    /// Why it ended (the reason given by the element, or `error`).
+    pub reason: String,
+    /// The file was finalised normally.
+    pub complete: bool,
+    pub error: Option<String>,
+    /// The file exists on disk (false when nothing could be written and it was removed).
+    pub file_kept: bool,
+}
+
+fn make(factory: &str) -> Result<gst::Element, String> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|_| format!("element {factory} is missing (gst-plugins-good/bad)"))
+}
+
+fn build(params: &WriterParams) -> Result<(gst::Pipeline, gst_app::AppSrc), String> {
+    let s = params.caps.structure(0).ok_or("empty caps")?;
+    let parser = match s.name().as_str() {
+        "video/x-h264" => make("h264parse")?,
+        "video/x-h265" => make("h265parse")?,
+        other => return Err(format!("cannot record {other}")),
+    };
+    let mux = match params.container {
+        Container::Mp4 => {
+            let m = make("mp4mux")?;
+            m.set_property("fragment-duration", params.fragment_duration_ms.max(1));
+            m
+        }
+        Container::Mkv => make("matroskamux")?,
+    };
+    let sink = make("filesink")?;
+    sink.set_property("location", params.path.to_string_lossy().to_string());
+    sink.set_property("async", false);
+    sink.set_property("sync", false);
+    let appsrc = gst_app::AppSrc::builder()
+        .caps(&params.caps)
+        .format(gst::Format::Time)
+        .is_live(false)
+        .block(false)
+        .max_bytes(0)
+        .max_buffers(0)
+        .max_time(gst::ClockTime::ZERO)
+        .build();
+    let pipeline = gst::Pipeline::with_name("rssmartrecord-writer");
+    pipeline
+        .add_many([appsrc.upcast_ref(), &parser, &mux, &sink])
+        .map_err(|e| e.to_string())?;
+    gst::Element::link_many([appsrc.upcast_ref(), &parser, &mux, &sink])
+        .map_err(|e| format!("cannot link the muxing pipeline: {e}"))?;
+    // Bytes leave the pending count when appsrc hands them downstream (the muxer and the
+    // file sink write them synchronously behind it).
+    let pending = params.pending_bytes.clone();
+    if let Some(pad) = appsrc.static_pad("src") {
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(b) = info.buffer() {
+                pending.fetch_sub(b.size() as i64, Ordering::Relaxed);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+    Ok((pipeline, appsrc))
+}
+
+fn bus_error(bus: &gst::Bus) -> Option<String> {
+    bus.pop_filtered(&[gst::MessageType::Error]).map(|m| match m.view() {
+        gst::MessageView::Error(e) => e.error().to_string(),
+        _ => unreachable!(),
+    })
+}
+
+/// Runs one clip to the end. Blocks; call on the clip's own thread.
+pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
+    let mut report = ClipReport {
+        frames: 0,
+        bytes: 0,
+        duration_ns: 0,
+        first_rt: None,
+        last_end_rt: None,
+        reason: String::new(),
+        complete: false,
+        error: None,
+        file_kept: false,
+    };
+    let drain_pending = |rx: &Receiver<WriterMsg>, pending: &AtomicI64| {
+        while let Ok(m) = rx.try_recv() {
+            if let WriterMsg::Buffer { buffer, .. } = m {
+                pending.fetch_sub(buffer.size() as i64, Ordering::Relaxed);
+            }
+        }
+    };
+    let (pipeline, appsrc) = match build(&params) {
+        Ok(p) => p,
+        Err(e) => {
+            report.reason = "error".into();
+            report.error = Some(e);
+            drain_pending(&rx, &params.pending_bytes);
+            finish_file(&params, &mut report);
+            return report;
+        }
+    };
+    let bus = pipeline.bus().expect("a pipeline has a bus");
+    if pipeline.set_state(gst::State::Playing).is_err() {
+        report.reason = "error".into();
+        report.error = Some(
+            bus_error(&bus)
+                .unwrap_or_else(|| format!("cannot open {}", params.path.display())),
+        );
+        let _ = pipeline.set_state(gst::State::Null);
+        drain_pending(&rx, &params.pending_bytes);
+        finish_file(&params, &mut report);
+        return report;
+    }
+
+    let mut offset: Option<u64> = None;
+    let mut last_pts_end: u64 = 0;
+    let outcome: Result<&'static str, (&'static str, String)> = loop {
+        if let Some(e) = bus_error(&bus) {
+            break Err(("error", e));
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(WriterMsg::Buffer {
+                buffer,
+                pts_rt,
+                dts_rt,
+            }) => {
+                let off = *offset.get_or_insert_with(|| dts_rt.or(pts_rt).unwrap_or(0));
+                let size = buffer.size();
+                let mut b = buffer.copy();
+                {
+                    let b = b.get_mut().expect("a fresh copy is writable");
+                    b.set_pts(pts_rt.map(|t| gst::ClockTime::from_nseconds(t.saturating_sub(off))));
+                    b.set_dts(dts_rt.map(|t| gst::ClockTime::from_nseconds(t.saturating_sub(off))));
+                    b.unset_flags(gst::BufferFlags::DISCONT);
+                }
+                let dur = buffer.duration().map(|d| d.nseconds()).unwrap_or(0);
+                if let Some(p) = pts_rt {
+                    if report.first_rt.is_none() {
+                        report.first_rt = Some(p);
+                    }
+                    let end = p + dur;
+                    if end > last_pts_end {
+                        last_pts_end = end;
+                        report.last_end_rt = Some(end);
+                    }
+                }
+                report.frames += 1;
+                report.bytes += size as u64;
+                if appsrc.push_buffer(b).is_err() {
+                    break Err((
+                        "error",
+                        bus_error(&bus).unwrap_or_else(|| "the muxing pipeline stopped".into()),
+                    ));
+                }
+            }
+            Ok(WriterMsg::Finish(reason)) => {
+                break Ok(reason);
+            }
+            Ok(WriterMsg::Abort(reason)) => {
+                break Err((reason, format!("recording aborted: {reason}")));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                break Ok("stopped");
+            }
+        }
+    };
+
+    match outcome {
+        Ok(reason) => {
+            report.reason = reason.into();
+            let _ = appsrc.end_of_stream();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut done = false;
+            while Instant::now() < deadline {
+                match bus.timed_pop_filtered(
+                    gst::ClockTime::from_mseconds(200),
+                    &[gst::MessageType::Eos, gst::MessageType::Error],
+                ) {
+                    Some(m) => {
+                        if let gst::MessageView::Error(e) = m.view() {
+                            report.reason = "error".into();
+                            report.error = Some(e.error().to_string());
+                        } else {
+                            report.complete = true;
+                        }
+                        done = true;
+                        break;
+                    }
+                    None => continue,
+                }
+            }
+            if !done {
+                report.error = Some("the muxer did not finish within 30 s".into());
+            }
+        }
+        Err((reason, e)) => {
+            report.reason = reason.into();
+            report.error = Some(e);
+        }
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    drain_pending(&rx, &params.pending_bytes);
+    report.duration_ns = match (report.first_rt, report.last_end_rt) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => 0,
+    };
+    finish_file(&params, &mut report);
+    report
+}
+
+/// Removes a file that holds nothing playable; notes whether it is kept.
+fn finish_file(params: &WriterParams, report: &mut ClipReport) {
+    let len = std::fs::metadata(&params.path).map(|m| m.len()).unwrap_or(0);
+    if report.frames == 0 || len == 0 {
+        let _ = std::fs::remove_file(&params.path);
+        report.file_kept = false;
+        report.complete = false;
+    } else {
+        report.file_kept = true;
+    }
+}
