@@ -193,9 +193,29 @@ enum ReqEnd {
     Default,
 }
 
+/// A warning for the bus, built where the trouble is found and posted once no lock is held.
+struct Warn(Box<dyn FnOnce(&RsSmartRecord)>, String);
+
+impl Warn {
+    fn new<T: gst::MessageErrorDomain + 'static>(domain: T, text: String) -> Self {
+        let t = text.clone();
+        Warn(
+            Box::new(move |imp| gst::element_imp_warning!(imp, domain, ("{}", t))),
+            text,
+        )
+    }
+}
+
+/// `warn_msg!(gst::ResourceError::Write, ("format", args))`, like `gst::error_msg!`.
+macro_rules! warn_msg {
+    ($domain:expr, ($($msg:tt)*)) => {
+        Warn::new($domain, format!($($msg)*))
+    };
+}
+
 /// Something to tell the application once no lock is held.
 enum Notice {
-    Warning(gst::ErrorMessage),
+    Warning(Warn),
 }
 
 #[derive(Default)]
@@ -233,9 +253,9 @@ fn utc_of(rt: u64, map: (u64, i64)) -> i64 {
 }
 
 impl RsSmartRecord {
-    fn post_warning(&self, msg: gst::ErrorMessage) {
-        gst::warning!(CAT, imp = self, "{:?}", msg);
-        self.obj().post_error_message(msg);
+    fn post_warning(&self, w: Warn) {
+        gst::warning!(CAT, imp = self, "{}", w.1);
+        (w.0)(self);
     }
 
     fn post_notices(&self, notices: Vec<Notice>) {
@@ -247,17 +267,17 @@ impl RsSmartRecord {
     }
 
     /// Starts or extends a clip. Returns the session id.
-    fn start_recording(&self, start: ReqStart, end: ReqEnd) -> Result<u32, gst::ErrorMessage> {
+    fn start_recording(&self, start: ReqStart, end: ReqEnd) -> Result<u32, Warn> {
         let settings = self.settings.lock().unwrap().clone();
         let mut guard = self.state.lock().unwrap();
         let state = guard.as_mut().ok_or_else(|| {
-            gst::error_msg!(
+            warn_msg!(
                 gst::CoreError::StateChange,
                 ("rssmartrecord is not running: start-recording ignored")
             )
         })?;
         let (now_rt, now_wall) = state.latest.ok_or_else(|| {
-            gst::error_msg!(
+            warn_msg!(
                 gst::StreamError::Failed,
                 ("No video has arrived yet: nothing to record")
             )
@@ -301,14 +321,14 @@ impl RsSmartRecord {
         }
 
         let caps = state.caps.clone().ok_or_else(|| {
-            gst::error_msg!(gst::CoreError::Negotiation, ("No caps yet: nothing to record"))
+            warn_msg!(gst::CoreError::Negotiation, ("No caps yet: nothing to record"))
         })?;
         let req_start_rt = req_start.max(0) as u64;
         let requested_start_ms = utc_of(req_start_rt, (now_rt, now_wall))
             - if req_start < 0 { (-req_start / 1_000_000) as i64 } else { 0 };
         if let Some(oldest) = state.cache.oldest_rt() {
             if req_end <= oldest {
-                return Err(gst::error_msg!(
+                return Err(warn_msg!(
                     gst::StreamError::Failed,
                     (
                         "The requested clip ended {} ms before the oldest cached frame: nothing to record",
@@ -330,7 +350,7 @@ impl RsSmartRecord {
         // The file: a plain name inside an existing, writable directory.
         let dir = PathBuf::from(&settings.location);
         if !dir.is_dir() {
-            return Err(gst::error_msg!(
+            return Err(warn_msg!(
                 gst::ResourceError::NotFound,
                 ("Recording directory {} does not exist or is not a directory", dir.display())
             ));
@@ -348,13 +368,13 @@ impl RsSmartRecord {
             settings.container.extension(),
         )
         .map_err(|e| {
-            gst::error_msg!(
+            warn_msg!(
                 gst::ResourceError::Settings,
                 ("Invalid file-template {:?}: {}", settings.file_template, e)
             )
         })?;
         let path = naming::unique(&dir, &name, Path::exists).ok_or_else(|| {
-            gst::error_msg!(
+            warn_msg!(
                 gst::ResourceError::Settings,
                 ("No free file name for {:?} in {}", name, dir.display())
             )
@@ -364,7 +384,7 @@ impl RsSmartRecord {
             .create_new(true)
             .open(&path)
         {
-            return Err(gst::error_msg!(
+            return Err(warn_msg!(
                 gst::ResourceError::OpenWrite,
                 ("Cannot create {}: {}", path.display(), e)
             ));
@@ -402,7 +422,7 @@ impl RsSmartRecord {
                 let _ = done_tx.send(());
             })
             .map_err(|e| {
-                gst::error_msg!(
+                warn_msg!(
                     gst::CoreError::Failed,
                     ("Cannot start the writer thread: {}", e)
                 )
@@ -519,7 +539,7 @@ impl RsSmartRecord {
             } else {
                 "nothing was written and the file was removed"
             };
-            self.post_warning(gst::error_msg!(
+            self.post_warning(warn_msg!(
                 gst::ResourceError::Write,
                 (
                     "Recording session {} into {} ended early ({}): {}; {}",
@@ -548,7 +568,7 @@ impl RsSmartRecord {
                 let obj = self.obj();
                 let _ = obj.post_message(gst::message::Element::builder(s).src(&*obj).build());
             }
-            Event::Error(e) => self.post_warning(gst::error_msg!(
+            Event::Error(e) => self.post_warning(warn_msg!(
                 gst::ResourceError::Read,
                 ("Kafka command consumer: {}", e)
             )),
@@ -562,7 +582,7 @@ impl RsSmartRecord {
         let cmd = match command::parse(payload) {
             Ok(c) => c,
             Err(e) => {
-                self.post_warning(gst::error_msg!(
+                self.post_warning(warn_msg!(
                     gst::StreamError::Format,
                     ("Ignoring a Smart Record command: {} ({})", e, shown)
                 ));
@@ -575,7 +595,7 @@ impl RsSmartRecord {
         }
         let now = now_ms();
         if let Err(e) = command::validate(&cmd, now, settings.max_duration as i64 * 1000) {
-            self.post_warning(gst::error_msg!(
+            self.post_warning(warn_msg!(
                 gst::StreamError::Format,
                 ("Ignoring a Smart Record command: {} ({})", e, shown)
             ));
@@ -841,7 +861,7 @@ impl ObjectImpl for RsSmartRecord {
 impl RsSmartRecord {
     fn start_from_signal(&self, before_s: f64, duration_s: f64) -> u32 {
         if !before_s.is_finite() || before_s < 0.0 || !duration_s.is_finite() || duration_s < 0.0 {
-            self.post_warning(gst::error_msg!(
+            self.post_warning(warn_msg!(
                 gst::LibraryError::Settings,
                 (
                     "start-recording({}, {}): both values must be finite and not negative",
@@ -1071,7 +1091,7 @@ impl BaseTransformImpl for RsSmartRecord {
             let Some(rt) = pts_rt.or(dts_rt) else {
                 if !state.warned_untimed {
                     state.warned_untimed = true;
-                    notices.push(Notice::Warning(gst::error_msg!(
+                    notices.push(Notice::Warning(warn_msg!(
                         gst::StreamError::Format,
                         ("Buffers without timestamps cannot be cached or recorded")
                     )));
@@ -1112,7 +1132,7 @@ impl BaseTransformImpl for RsSmartRecord {
                     } else if sess.pending_bytes.load(Ordering::Relaxed) > limit {
                         let s = state.active.take().expect("checked");
                         let _ = s.tx.send(WriterMsg::Abort("writer-too-slow"));
-                        notices.push(Notice::Warning(gst::error_msg!(
+                        notices.push(Notice::Warning(warn_msg!(
                             gst::ResourceError::Write,
                             (
                                 "Recording session {} cut off: the disk is too slow ({} bytes waiting)",
