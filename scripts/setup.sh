@@ -65,4 +65,12 @@ if ! cmp -s "$ort_lib" "$libdir/libonnxruntime.so"; then
   echo "setup: ONNX Runtime library installed to $libdir/libonnxruntime.so (from $ort_lib)"
 fi
 
+# --- rssmartrecord (issue 5): tansu, the Kafka-compatible broker its Kafka tests start on
+# 127.0.0.1 (REFERENCE.md section 7). Built only when missing (~15 min on 2 cores).
+if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
+  echo "setup: building tansu 0.6.0 (Kafka-compatible broker for the tests)"
+  cargo install tansu --version 0.6.0 --features dynostore,libsql
+fi
+# --- end rssmartrecord
+
 echo "setup: ready (venv $venv, ONNX Runtime $libdir/libonnxruntime.so)"
