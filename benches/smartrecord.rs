@@ -27,9 +27,11 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 
 fn video() -> PathBuf {
-    std::env::var_os("BENCH_VIDEO").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/video/sample_1280x720.mp4")
-    })
+    std::env::var_os("BENCH_VIDEO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/video/sample_1280x720.mp4")
+        })
 }
 
 fn load(path: &std::path::Path) -> (gst::Caps, Vec<gst::Buffer>) {
@@ -121,13 +123,15 @@ fn run(
 
     // Time inside the element: sink-pad probe to src-pad probe, per buffer.
     let entered = Arc::new(Mutex::new(None::<Instant>));
-    let delays = Arc::new(Mutex::new(Vec::with_capacity(buffers.len() * laps as usize)));
+    let delays = Arc::new(Mutex::new(Vec::with_capacity(
+        buffers.len() * laps as usize,
+    )));
     {
-        let entered = entered.clone();
+        let entered_in = entered.clone();
         el.static_pad("sink")
             .unwrap()
             .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                *entered.lock().unwrap() = Some(Instant::now());
+                *entered_in.lock().unwrap() = Some(Instant::now());
                 gst::PadProbeReturn::Ok
             });
         let entered = entered.clone();
@@ -288,7 +292,11 @@ fn main() {
         sr.clips
     );
     let written: u64 = std::fs::read_dir(&dir)
-        .map(|r| r.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
+        .map(|r| {
+            r.filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
         .unwrap_or(0);
     println!("clip bytes on disk: {:.1} MB", written as f64 / 1e6);
     let _ = std::fs::remove_dir_all(&dir);

@@ -57,9 +57,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let pending = Arc::new(Mutex::new(at.into_iter().rev().collect::<Vec<f64>>()));
     let sessions = Arc::new(Mutex::new(std::collections::BTreeSet::new()));
     let sessions2 = sessions.clone();
-    sr.static_pad("src")
-        .ok_or("no src pad")?
-        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+    sr.static_pad("src").ok_or("no src pad")?.add_probe(
+        gst::PadProbeType::BUFFER,
+        move |pad, info| {
             let Some(pts) = info.buffer().and_then(|b| b.pts()) else {
                 return gst::PadProbeReturn::Ok;
             };
@@ -75,7 +75,8 @@ fn main() -> Result<(), Box<dyn Error>> {
                 }
             }
             gst::PadProbeReturn::Ok
-        });
+        },
+    );
 
     pipeline.set_state(gst::State::Playing)?;
     let bus = pipeline.bus().ok_or("no bus")?;

@@ -100,7 +100,10 @@ fn harness_clip_is_the_requested_interval() {
     let dir = TempDir::new("sr-harness");
     let mut r = rig(
         dir.path(),
-        &[("sensor-id", "cam/1".to_value()), ("cache-size", 5u32.to_value())],
+        &[
+            ("sensor-id", "cam/1".to_value()),
+            ("cache-size", 5u32.to_value()),
+        ],
         &caps,
     );
     for (i, b) in buffers.iter().enumerate() {
@@ -151,7 +154,10 @@ fn harness_clip_is_the_requested_interval() {
         gstrsvision::smartrecord::time::parse_iso8601(&end).unwrap(),
     );
     assert!((e - s - d.get::<u64>("duration-ms").unwrap() as i64).abs() <= 1);
-    assert!(name.contains(&gstrsvision::smartrecord::time::format_compact(s)), "{name} {start}");
+    assert!(
+        name.contains(&gstrsvision::smartrecord::time::format_compact(s)),
+        "{name} {start}"
+    );
     check_clip(&path, expected);
     assert_eq!(files(dir.path()).len(), 1);
     assert!(warnings(&r.bus).is_empty());
@@ -179,7 +185,10 @@ fn extend_stop_max_duration_and_eos() {
             _ => {}
         }
     }
-    assert!(!r.element.emit_by_name::<bool>("stop-recording", &[&id]), "already stopped");
+    assert!(
+        !r.element.emit_by_name::<bool>("stop-recording", &[&id]),
+        "already stopped"
+    );
     r.h.push_event(gst::event::Eos::new());
     let mut done: Vec<gst::Structure> = (0..3).map(|_| r.done.next(30)).collect();
     done.sort_by_key(|d| d.get::<u32>("session-id").unwrap());
@@ -211,8 +220,12 @@ fn start_older_than_the_cache_is_truncated_and_said() {
     }
     let d = r.done.next(30);
     assert!(d.get::<bool>("start-truncated").unwrap());
-    let req = gstrsvision::smartrecord::time::parse_iso8601(&d.get::<String>("requested-start").unwrap()).unwrap();
-    let start = gstrsvision::smartrecord::time::parse_iso8601(&d.get::<String>("start-time").unwrap()).unwrap();
+    let req =
+        gstrsvision::smartrecord::time::parse_iso8601(&d.get::<String>("requested-start").unwrap())
+            .unwrap();
+    let start =
+        gstrsvision::smartrecord::time::parse_iso8601(&d.get::<String>("start-time").unwrap())
+            .unwrap();
     assert!(start - req >= 3000, "requested {req}, started {start}");
     // The oldest cached key frame at 8 s with a 2 s cache and 1 s GOPs: 6 s (frame 150).
     check_clip(&clip_path(&d), &reference[150..225]);
@@ -228,7 +241,11 @@ fn cache_stays_bounded_over_a_long_run_with_repeated_clips() {
     let sizes: Vec<usize> = buffers.iter().map(|b| b.size()).collect();
     let window = 3 * FPS as usize + 1;
     let bound: usize = (0..sizes.len())
-        .map(|i| sizes[i..(i + window).min(sizes.len())].iter().sum::<usize>())
+        .map(|i| {
+            sizes[i..(i + window).min(sizes.len())]
+                .iter()
+                .sum::<usize>()
+        })
         .max()
         .unwrap();
     let mut max_bytes = 0u64;
@@ -251,7 +268,10 @@ fn cache_stays_bounded_over_a_long_run_with_repeated_clips() {
         }
     }
     r.h.push_event(gst::event::Eos::new());
-    assert!(max_bytes as usize <= bound, "cache {max_bytes} > bound {bound}");
+    assert!(
+        max_bytes as usize <= bound,
+        "cache {max_bytes} > bound {bound}"
+    );
     assert!(max_duration < 3_000_000_000, "{max_duration}");
     assert!(max_duration >= 2_000_000_000, "{max_duration}");
     for _ in 0..clips {
@@ -281,16 +301,21 @@ fn pipeline_clip(
     let done = DoneWatcher::new(&sr);
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen2 = seen.clone();
-    sr.static_pad("src").unwrap().add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
-        let b = info.buffer().unwrap();
-        let mut seen = seen2.lock().unwrap();
-        seen.push(frame_of(b));
-        if seen.len() == at + 1 {
-            let e = pad.parent_element().unwrap();
-            assert_eq!(e.emit_by_name::<u32>("start-recording", &[&before, &after]), 1);
-        }
-        gst::PadProbeReturn::Ok
-    });
+    sr.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let b = info.buffer().unwrap();
+            let mut seen = seen2.lock().unwrap();
+            seen.push(frame_of(b));
+            if seen.len() == at + 1 {
+                let e = pad.parent_element().unwrap();
+                assert_eq!(
+                    e.emit_by_name::<u32>("start-recording", &[&before, &after]),
+                    1
+                );
+            }
+            gst::PadProbeReturn::Ok
+        });
     common::run_to_eos(&pipeline, 120);
     let d = done.next(30);
     let seen = seen.lock().unwrap().clone();
@@ -357,7 +382,8 @@ fn bad_directories_and_names_are_warnings_and_the_stream_goes_on() {
         r.pass(b);
     }
     // A missing directory.
-    r.element.set_property("location", "/nonexistent/rssmartrecord");
+    r.element
+        .set_property("location", "/nonexistent/rssmartrecord");
     assert_eq!(r.start(1.0, 1.0), 0);
     let w = warnings(&r.bus);
     assert!(w.iter().any(|w| w.contains("does not exist")), "{w:?}");
@@ -367,7 +393,8 @@ fn bad_directories_and_names_are_warnings_and_the_stream_goes_on() {
     let w = warnings(&r.bus);
     assert!(w.iter().any(|w| w.contains("Cannot create /sys/")), "{w:?}");
     // A template that would leave the directory.
-    r.element.set_property("location", dir.path().to_str().unwrap());
+    r.element
+        .set_property("location", dir.path().to_str().unwrap());
     r.element.set_property("file-template", "../{sensor}");
     assert_eq!(r.start(1.0, 1.0), 0);
     let w = warnings(&r.bus);
@@ -377,7 +404,8 @@ fn bad_directories_and_names_are_warnings_and_the_stream_goes_on() {
     assert_eq!(r.start(f64::NAN, 1.0), 0);
     assert_eq!(warnings(&r.bus).len(), 2);
     // A sensor id with `/` and `..` stays inside the directory.
-    r.element.set_property("file-template", "{prefix}_{sensor}_{session}_{datetime}");
+    r.element
+        .set_property("file-template", "{prefix}_{sensor}_{session}_{datetime}");
     assert!(r.start(0.0, 0.5) > 0);
     for b in &buffers[50..] {
         r.pass(b);

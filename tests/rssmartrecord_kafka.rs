@@ -113,7 +113,12 @@ fn kafka_commands_record_clips() {
 
     // For another sensor: ignored.
     let now = now_ms();
-    produce(&producer, topic, "other", &seed_command(now - 1000, now + 1000, "another-camera"));
+    produce(
+        &producer,
+        topic,
+        "other",
+        &seed_command(now - 1000, now + 1000, "another-camera"),
+    );
 
     // The walkthrough's command for us: 2 s before now to 1.5 s after.
     let now = now_ms();
@@ -130,7 +135,10 @@ fn kafka_commands_record_clips() {
         "to the millisecond"
     );
     let clip_start = parse_iso8601(&d.get::<String>("start-time").unwrap()).unwrap();
-    assert!(clip_start <= start, "starts at or before the requested start");
+    assert!(
+        clip_start <= start,
+        "starts at or before the requested start"
+    );
     assert!(
         start - clip_start <= (GOP_NS / 1_000_000) as i64 + 50,
         "within one GOP: {clip_start} vs {start}"
@@ -141,8 +149,14 @@ fn kafka_commands_record_clips() {
     assert_eq!(clip[0].pts, 0);
     let covered = clip.last().unwrap().pts + FRAME_NS;
     let asked = (end - start) as u64 * 1_000_000;
-    assert!(covered + 2 * FRAME_NS >= asked, "covers {covered} of {asked}");
-    assert!(covered <= asked + GOP_NS + 4 * FRAME_NS, "{covered} vs {asked}");
+    assert!(
+        covered + 2 * FRAME_NS >= asked,
+        "covers {covered} of {asked}"
+    );
+    assert!(
+        covered <= asked + GOP_NS + 4 * FRAME_NS,
+        "{covered} vs {asked}"
+    );
     let (n, err) = decode(&path);
     assert_eq!(err, None);
     assert_eq!(n, clip.len());
@@ -154,7 +168,11 @@ fn kafka_commands_record_clips() {
         format!(r#"{{"command": "record", "sensor": {{"id": "{SENSOR}"}}}}"#),
         format!(r#"{{"command": 1, "sensor": {{"id": "{SENSOR}"}}}}"#),
         format!(r#"{{"start": "noon", "sensor": {{"id": "{SENSOR}"}}}}"#),
-        format!(r#"{{"start": "{}", "end": "{}", "sensor": {{"id": "{SENSOR}"}}}}"#, format_iso8601(now), format_iso8601(now - 5000)),
+        format!(
+            r#"{{"start": "{}", "end": "{}", "sensor": {{"id": "{SENSOR}"}}}}"#,
+            format_iso8601(now),
+            format_iso8601(now - 5000)
+        ),
         seed_command(now + 3_600_000, now + 3_700_000, SENSOR),
         r#"{"command": "start-recording"}"#.to_string(),
     ];
@@ -167,12 +185,21 @@ fn kafka_commands_record_clips() {
         w.extend(l.warnings_within(Duration::from_millis(200)));
     }
     assert_eq!(w.len(), bad.len(), "{w:#?}");
-    assert!(w.iter().all(|w| w.contains("Ignoring a Smart Record command")), "{w:#?}");
+    assert!(
+        w.iter()
+            .all(|w| w.contains("Ignoring a Smart Record command")),
+        "{w:#?}"
+    );
     assert!(l.done.try_next(Duration::from_millis(200)).is_none());
 
     // No `command` means start; no `end` means the default duration (20 s), cut short by a
     // stop-recording command.
-    produce(&producer, topic, SENSOR, &format!(r#"{{"sensor": {{"id": "{SENSOR}"}}}}"#));
+    produce(
+        &producer,
+        topic,
+        SENSOR,
+        &format!(r#"{{"sensor": {{"id": "{SENSOR}"}}}}"#),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     assert!(l.sr.property::<bool>("recording"));
     produce(
@@ -208,7 +235,8 @@ fn broker_down_at_start_does_not_stop_the_stream() {
     // The stream flows and clips still work through the action signal.
     let _ = l.warnings_within(Duration::from_secs(2));
     assert!(l.sr.property::<u64>("cache-bytes") > 0);
-    let id = l.sr.emit_by_name::<u32>("start-recording", &[&1.0f64, &0.5f64]);
+    let id =
+        l.sr.emit_by_name::<u32>("start-recording", &[&1.0f64, &0.5f64]);
     assert_eq!(id, 1);
     let d = l.done.next(30);
     assert!(d.get::<bool>("complete").unwrap());

@@ -30,8 +30,15 @@ pub fn parse_conn_str(s: &str) -> Result<(String, Option<String>), String> {
     let (servers, topic) = match parts.as_slice() {
         [hp] if hp.contains(':') => (hp.to_string(), None),
         [h, p] => (format!("{h}:{p}"), None),
-        [h, p, t] => (format!("{h}:{p}"), Some(t.to_string()).filter(|t| !t.is_empty())),
-        _ => return Err(format!("conn-str {s:?} is not \"host;port\" or \"host;port;topic\"")),
+        [h, p, t] => (
+            format!("{h}:{p}"),
+            Some(t.to_string()).filter(|t| !t.is_empty()),
+        ),
+        _ => {
+            return Err(format!(
+                "conn-str {s:?} is not \"host;port\" or \"host;port;topic\""
+            ))
+        }
     };
     for hp in servers.split(',') {
         let (h, p) = hp
@@ -159,11 +166,15 @@ mod tests {
             parse_conn_str("10.0.0.1;9092;svr").unwrap(),
             ("10.0.0.1:9092".into(), Some("svr".into()))
         );
-        assert_eq!(
-            parse_conn_str("a:1,b:2").unwrap(),
-            ("a:1,b:2".into(), None)
-        );
-        for bad in ["", "localhost", "localhost;x", "localhost;0", ";9092", "a;1;t;u"] {
+        assert_eq!(parse_conn_str("a:1,b:2").unwrap(), ("a:1,b:2".into(), None));
+        for bad in [
+            "",
+            "localhost",
+            "localhost;x",
+            "localhost;0",
+            ";9092",
+            "a;1;t;u",
+        ] {
             assert!(parse_conn_str(bad).is_err(), "{bad}");
         }
     }

@@ -300,7 +300,10 @@ impl RsSmartRecord {
 
         if let Some(sess) = state.active.as_mut() {
             // Extend the running clip.
-            let cap = sess.start_rt.unwrap_or(now_rt).saturating_add(sess.max_duration);
+            let cap = sess
+                .start_rt
+                .unwrap_or(now_rt)
+                .saturating_add(sess.max_duration);
             let mut new_end = req_end;
             if new_end > cap {
                 new_end = cap;
@@ -321,11 +324,18 @@ impl RsSmartRecord {
         }
 
         let caps = state.caps.clone().ok_or_else(|| {
-            warn_msg!(gst::CoreError::Negotiation, ("No caps yet: nothing to record"))
+            warn_msg!(
+                gst::CoreError::Negotiation,
+                ("No caps yet: nothing to record")
+            )
         })?;
         let req_start_rt = req_start.max(0) as u64;
         let requested_start_ms = utc_of(req_start_rt, (now_rt, now_wall))
-            - if req_start < 0 { (-req_start / 1_000_000) as i64 } else { 0 };
+            - if req_start < 0 {
+                (-req_start / 1_000_000) as i64
+            } else {
+                0
+            };
         if let Some(oldest) = state.cache.oldest_rt() {
             if req_end <= oldest {
                 return Err(warn_msg!(
@@ -352,7 +362,10 @@ impl RsSmartRecord {
         if !dir.is_dir() {
             return Err(warn_msg!(
                 gst::ResourceError::NotFound,
-                ("Recording directory {} does not exist or is not a directory", dir.display())
+                (
+                    "Recording directory {} does not exist or is not a directory",
+                    dir.display()
+                )
             ));
         }
         let id = state.next_session;
@@ -435,9 +448,10 @@ impl RsSmartRecord {
             start_rt,
             req_start_rt
         );
-        state.writers.retain(|w| w.done.try_recv().is_err() || {
-            false
-        });
+        // Forget writers that are done (their threads have ended or are ending).
+        state
+            .writers
+            .retain(|w| matches!(w.done.try_recv(), Err(mpsc::TryRecvError::Empty)));
         state.writers.push(Writer { id, done, thread });
 
         let mut session = Session {
@@ -514,7 +528,10 @@ impl RsSmartRecord {
                     .unwrap_or_default(),
             )
             .field("container", meta.container.extension())
-            .field("start-time", start_ms.map(format_iso8601).unwrap_or_default())
+            .field(
+                "start-time",
+                start_ms.map(format_iso8601).unwrap_or_default(),
+            )
             .field("end-time", end_ms.map(format_iso8601).unwrap_or_default())
             .field("requested-start", format_iso8601(meta.requested_start_ms))
             .field("start-truncated", meta.truncated)
@@ -590,7 +607,12 @@ impl RsSmartRecord {
             }
         };
         if cmd.sensor_id != settings.sensor_id {
-            gst::debug!(CAT, imp = self, "command for sensor {:?} ignored", cmd.sensor_id);
+            gst::debug!(
+                CAT,
+                imp = self,
+                "command for sensor {:?} ignored",
+                cmd.sensor_id
+            );
             return;
         }
         let now = now_ms();
@@ -960,7 +982,11 @@ impl BaseTransformImpl for RsSmartRecord {
             )
         })?;
         let mut consumer = None;
-        if let Some(conn) = settings.conn_str.as_deref().filter(|s| !s.trim().is_empty()) {
+        if let Some(conn) = settings
+            .conn_str
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
             let (servers, conn_topic) = commands::parse_conn_str(conn)
                 .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
             let topic = settings
@@ -999,7 +1025,11 @@ impl BaseTransformImpl for RsSmartRecord {
                 )
                 .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?,
             );
-            gst::info!(CAT, imp = self, "consuming commands from {servers} topic {topic} group {group}");
+            gst::info!(
+                CAT,
+                imp = self,
+                "consuming commands from {servers} topic {topic} group {group}"
+            );
         }
         *self.state.lock().unwrap() = Some(State {
             cache: GopCache::new(settings.cache_size as u64 * SECOND),
@@ -1033,7 +1063,12 @@ impl BaseTransformImpl for RsSmartRecord {
             if w.done.recv_timeout(left).is_ok() {
                 let _ = w.thread.join();
             } else {
-                gst::warning!(CAT, imp = self, "writer of session {} still busy, detached", w.id);
+                gst::warning!(
+                    CAT,
+                    imp = self,
+                    "writer of session {} still busy, detached",
+                    w.id
+                );
             }
         }
         Ok(())

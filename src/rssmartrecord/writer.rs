@@ -113,10 +113,11 @@ fn build(params: &WriterParams) -> Result<(gst::Pipeline, gst_app::AppSrc), Stri
 }
 
 fn bus_error(bus: &gst::Bus) -> Option<String> {
-    bus.pop_filtered(&[gst::MessageType::Error]).map(|m| match m.view() {
-        gst::MessageView::Error(e) => e.error().to_string(),
-        _ => unreachable!(),
-    })
+    bus.pop_filtered(&[gst::MessageType::Error])
+        .map(|m| match m.view() {
+            gst::MessageView::Error(e) => e.error().to_string(),
+            _ => unreachable!(),
+        })
 }
 
 /// Runs one clip to the end. Blocks; call on the clip's own thread.
@@ -153,8 +154,7 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
     if pipeline.set_state(gst::State::Playing).is_err() {
         report.reason = "error".into();
         report.error = Some(
-            bus_error(&bus)
-                .unwrap_or_else(|| format!("cannot open {}", params.path.display())),
+            bus_error(&bus).unwrap_or_else(|| format!("cannot open {}", params.path.display())),
         );
         let _ = pipeline.set_state(gst::State::Null);
         drain_pending(&rx, &params.pending_bytes);
@@ -261,7 +261,9 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
 
 /// Removes a file that holds nothing playable; notes whether it is kept.
 fn finish_file(params: &WriterParams, report: &mut ClipReport) {
-    let len = std::fs::metadata(&params.path).map(|m| m.len()).unwrap_or(0);
+    let len = std::fs::metadata(&params.path)
+        .map(|m| m.len())
+        .unwrap_or(0);
     if report.frames == 0 || len == 0 {
         let _ = std::fs::remove_file(&params.path);
         report.file_kept = false;

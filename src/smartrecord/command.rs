@@ -79,7 +79,10 @@ impl fmt::Display for CommandError {
 
 impl std::error::Error for CommandError {}
 
-fn time_field(obj: &serde_json::Map<String, Value>, field: &'static str) -> Result<Option<i64>, CommandError> {
+fn time_field(
+    obj: &serde_json::Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<i64>, CommandError> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => parse_iso8601(s).map(Some).ok_or(CommandError::BadTime {
@@ -212,7 +215,8 @@ mod tests {
 
     #[test]
     fn bad_commands() {
-        let cases: &[(&[u8], fn(&CommandError) -> bool)] = &[
+        type Check = fn(&CommandError) -> bool;
+        let cases: &[(&[u8], Check)] = &[
             (b"{not json", |e| matches!(e, CommandError::Json(_))),
             (b"[1,2]", |e| matches!(e, CommandError::NotAnObject)),
             (br#"{"command": 5, "sensor": {"id": "a"}}"#, |e| {

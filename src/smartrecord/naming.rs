@@ -124,7 +124,13 @@ pub fn expand(template: &str, parts: &NameParts, ext: &str) -> Result<String, Na
 fn sanitize_literal(s: &str) -> String {
     let mut out: String = s
         .chars()
-        .map(|c| if c == '/' || c == '\\' || c == '\0' { '_' } else { c })
+        .map(|c| {
+            if c == '/' || c == '\\' || c == '\0' {
+                '_'
+            } else {
+                c
+            }
+        })
         .collect();
     while out.contains("..") {
         out = out.replace("..", "__");
@@ -188,7 +194,15 @@ mod tests {
 
     #[test]
     fn sensor_ids_cannot_escape() {
-        for evil in ["../../etc/passwd", "..", "/abs/path", "a/../../b", "..\\x", "", "...."] {
+        for evil in [
+            "../../etc/passwd",
+            "..",
+            "/abs/path",
+            "a/../../b",
+            "..\\x",
+            "",
+            "....",
+        ] {
             let name = expand("{sensor}", &parts(evil), "mp4").unwrap();
             assert!(!name.contains('/'), "{name}");
             assert!(!name.contains(".."), "{name}");
@@ -201,7 +215,10 @@ mod tests {
 
     #[test]
     fn bad_templates() {
-        assert_eq!(check_template("{nope}"), Err(NameError::UnknownPlaceholder("nope".into())));
+        assert_eq!(
+            check_template("{nope}"),
+            Err(NameError::UnknownPlaceholder("nope".into()))
+        );
         assert_eq!(check_template("{prefix"), Err(NameError::Unclosed));
         assert_eq!(check_template("../{prefix}"), Err(NameError::Separator));
         assert_eq!(check_template(""), Err(NameError::Empty));
@@ -226,6 +243,9 @@ mod tests {
             unique(d, "a.mp4", |p| taken.iter().any(|t| t == p)),
             Some(PathBuf::from("/rec/a_2.mp4"))
         );
-        assert_eq!(unique(d, "b.mp4", |_| false), Some(PathBuf::from("/rec/b.mp4")));
+        assert_eq!(
+            unique(d, "b.mp4", |_| false),
+            Some(PathBuf::from("/rec/b.mp4"))
+        );
     }
 }

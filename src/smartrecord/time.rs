@@ -154,7 +154,10 @@ mod tests {
         assert_eq!(parse_iso8601("1970-01-01T00:00:00"), Some(0));
         assert_eq!(parse_iso8601("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_iso8601("1969-12-31T23:00:00-0100"), Some(0));
-        assert_eq!(parse_iso8601("2000-02-29T00:00:00.1Z"), Some(951_782_400_100));
+        assert_eq!(
+            parse_iso8601("2000-02-29T00:00:00.1Z"),
+            Some(951_782_400_100)
+        );
         assert_eq!(
             parse_iso8601("2000-02-29T00:00:00.123456Z"),
             Some(951_782_400_123)
@@ -185,7 +188,10 @@ mod tests {
         for ms in [0, 1_589_832_120_051, 951_782_400_100, 4_102_444_799_999] {
             assert_eq!(parse_iso8601(&format_iso8601(ms)), Some(ms));
         }
-        assert_eq!(format_iso8601(1_589_832_120_051), "2020-05-18T20:02:00.051Z");
+        assert_eq!(
+            format_iso8601(1_589_832_120_051),
+            "2020-05-18T20:02:00.051Z"
+        );
         assert_eq!(format_compact(1_589_832_120_051), "20200518-200200");
     }
 }

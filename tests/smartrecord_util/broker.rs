@@ -46,7 +46,13 @@ impl Broker {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(tansu())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .arg("--storage-engine")
             .arg(format!("sqlite://{}/tansu.db", dir.path().display()))
             .stdout(Stdio::null())
@@ -65,7 +71,10 @@ impl Broker {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not listen within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         broker

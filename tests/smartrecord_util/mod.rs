@@ -148,7 +148,8 @@ impl DoneWatcher {
 
 /// The clip file a completion message names.
 pub fn clip_path(done: &gst::Structure) -> PathBuf {
-    PathBuf::from(done.get::<String>("dirpath").unwrap()).join(done.get::<String>("filename").unwrap())
+    PathBuf::from(done.get::<String>("dirpath").unwrap())
+        .join(done.get::<String>("filename").unwrap())
 }
 
 /// Warnings posted on `bus` so far, as text.
