@@ -470,3 +470,55 @@ fn full_disk_is_a_warning_and_says_the_clip_is_partial() {
     }
     std::thread::sleep(Duration::from_millis(10));
 }
+
+#[test]
+fn depayloaded_stream_before_decoder_and_rsinfer() {
+    init();
+    let dir = TempDir::new("sr-rtp");
+    // The placement: rtph264depay ! h264parse ! rssmartrecord ! avdec_h264 ! rsinfer.
+    let pipeline = common::launch(&format!(
+        "videotestsrc num-buffers=100 pattern=ball ! video/x-raw,width=320,height=240,framerate={FPS}/1 ! x264enc key-int-max=10 speed-preset=ultrafast tune=zerolatency ! rtph264pay ! rtph264depay ! h264parse ! rssmartrecord name=sr location={} ! avdec_h264 ! rsinfer model-location={} conf-threshold=0.5 ! fakesink name=sink",
+        dir.path().display(),
+        common::shapes_model().display()
+    ));
+    let sr = pipeline.by_name("sr").unwrap();
+    let done = DoneWatcher::new(&sr);
+    let decoded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let decoded2 = decoded.clone();
+    pipeline
+        .by_name("sink")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            decoded2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
+    let passed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let passed2 = passed.clone();
+    sr.static_pad("src")
+        .unwrap()
+        .add_probe(gst::PadProbeType::BUFFER, move |pad, _| {
+            if passed2.fetch_add(1, std::sync::atomic::Ordering::Relaxed) == 50 {
+                let e = pad.parent_element().unwrap();
+                assert_eq!(
+                    e.emit_by_name::<u32>("start-recording", &[&1.0f64, &1.0f64]),
+                    1
+                );
+            }
+            gst::PadProbeReturn::Ok
+        });
+    common::run_to_eos(&pipeline, 120);
+    assert_eq!(decoded.load(std::sync::atomic::Ordering::Relaxed), 100);
+    let d = done.next(30);
+    assert_eq!(d.get::<&str>("reason").unwrap(), "end");
+    let path = clip_path(&d);
+    let clip = demux(&path);
+    assert!(clip[0].keyframe);
+    // From the key frame at or before 1 s before frame 50 (key frames every 10 frames) to
+    // 1 s after it: frames 25..=74 at least, starting on frame 20.
+    assert_eq!(clip.len(), 75 - 20, "{} frames", clip.len());
+    let (n, err) = decode(&path);
+    assert_eq!(err, None);
+    assert_eq!(n, clip.len());
+}
