@@ -244,3 +244,67 @@ fn broker_down_at_start_does_not_stop_the_stream() {
     assert_eq!(err, None);
     assert!(n >= 25, "{n}");
 }
+
+/// librdkafka's in-process mock cluster: the same commands, and an outage of the broker in
+/// the middle (fault injection). The live stream never waits, and commands sent after the
+/// broker is back are acted on.
+#[test]
+fn mock_cluster_commands_survive_a_broker_outage() {
+    init();
+    let mock = rdkafka::mocking::MockCluster::new(1).unwrap();
+    let topic = "svr-mock";
+    mock.create_topic(topic, 1, 1).unwrap();
+    let servers = mock.bootstrap_servers();
+    let dir = TempDir::new("sr-mock");
+    let l = live(&format!(
+        "sensor-id={SENSOR} conn-str=\"{servers}\" topic={topic} location={}",
+        dir.path().display()
+    ));
+    l.wait_element_message("rssmartrecord-consumer-ready", Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(2));
+    let producer: rdkafka::producer::BaseProducer = rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", &servers)
+        .set("message.timeout.ms", "30000")
+        .create()
+        .unwrap();
+
+    produce(
+        &producer,
+        topic,
+        "x",
+        &seed_command(now_ms() - 500, now_ms() + 500, "someone-else"),
+    );
+    let now = now_ms();
+    produce(
+        &producer,
+        topic,
+        SENSOR,
+        &seed_command(now - 1000, now + 1000, SENSOR),
+    );
+    let d = l.done.next(30);
+    assert_eq!(d.get::<u32>("session-id").unwrap(), 1);
+    let clip = demux(&clip_path(&d));
+    assert!(
+        clip.len() as u64 * FRAME_NS + 2 * FRAME_NS >= 2_000_000_000,
+        "{}",
+        clip.len()
+    );
+
+    // The broker goes away for 3 s; frames keep flowing through the element.
+    mock.broker_down(1).unwrap();
+    let before = l.sr.property::<u64>("cache-duration");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(l.sr.property::<u64>("cache-duration") > before || before > 0);
+    mock.broker_up(1).unwrap();
+    let now = now_ms();
+    produce(
+        &producer,
+        topic,
+        SENSOR,
+        &seed_command(now - 1000, now + 1000, SENSOR),
+    );
+    let d = l.done.next(60);
+    assert_eq!(d.get::<u32>("session-id").unwrap(), 2);
+    assert!(d.get::<bool>("complete").unwrap());
+    assert_eq!(files(dir.path()).len(), 2);
+}
