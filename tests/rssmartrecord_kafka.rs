@@ -179,17 +179,18 @@ fn kafka_commands_record_clips() {
     for b in &bad {
         produce(&producer, topic, SENSOR, b);
     }
+    // Only the command warnings count (a Kafka client hiccup would be a warning too).
+    let ignoring = |w: Vec<String>| -> Vec<String> {
+        w.into_iter()
+            .filter(|w| w.contains("Ignoring a Smart Record command"))
+            .collect()
+    };
     let mut w = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while w.len() < bad.len() && Instant::now() < deadline {
-        w.extend(l.warnings_within(Duration::from_millis(200)));
+        w.extend(ignoring(l.warnings_within(Duration::from_millis(200))));
     }
     assert_eq!(w.len(), bad.len(), "{w:#?}");
-    assert!(
-        w.iter()
-            .all(|w| w.contains("Ignoring a Smart Record command")),
-        "{w:#?}"
-    );
     assert!(l.done.try_next(Duration::from_millis(200)).is_none());
 
     // No `command` means start; no `end` means the default duration (20 s), cut short by a
@@ -215,7 +216,7 @@ fn kafka_commands_record_clips() {
     assert!((1000..5000).contains(&ms), "{ms}");
     // Exactly the two clips: the other sensor's command recorded nothing.
     assert_eq!(files(dir.path()).len(), 2);
-    assert!(l.warnings_within(Duration::from_millis(100)).is_empty());
+    assert!(ignoring(l.warnings_within(Duration::from_millis(100))).is_empty());
 }
 
 #[test]
