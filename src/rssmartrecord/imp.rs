@@ -77,8 +77,8 @@ use crate::smartrecord::command::{self, Kind};
 use crate::smartrecord::naming::{self, NameParts};
 use crate::smartrecord::time::{format_iso8601, now_ms};
 
-// Lock order: `settings` is a leaf lock, copied and released at once. `state` is taken
-// alone. No lock is held while posting a message, emitting a signal or pushing; writer and
+// Lock order: `settings` and `writers` are leaf locks, taken alone and released at once.
+// `state` is taken alone. No lock is held while posting a message, emitting a signal or pushing; writer and
 // Kafka threads never take `state` while holding anything else.
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
@@ -174,7 +174,6 @@ struct State {
     latest: Option<(u64, i64)>,
     next_session: u32,
     active: Option<Session>,
-    writers: Vec<Writer>,
     consumer: Option<CommandConsumer>,
     warned_untimed: bool,
 }
@@ -222,6 +221,8 @@ enum Notice {
 pub struct RsSmartRecord {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
+    /// Clip writer threads, joined in `stop()` (a leaf lock).
+    writers: Mutex<Vec<Writer>>,
 }
 
 #[glib::object_subclass]
@@ -267,97 +268,127 @@ impl RsSmartRecord {
     }
 
     /// Starts or extends a clip. Returns the session id.
+    /// Extends `sess` to `req_end` (capped by its maximum duration).
+    fn extend(&self, sess: &mut Session, req_end: u64, end_reason: &'static str, now_rt: u64) {
+        let cap = sess
+            .start_rt
+            .unwrap_or(now_rt)
+            .saturating_add(sess.max_duration);
+        let (new_end, reason) = if req_end > cap {
+            (cap, "max-duration")
+        } else {
+            (req_end, end_reason)
+        };
+        if new_end > sess.end_rt {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "session {} extended by {} ms",
+                sess.id,
+                (new_end - sess.end_rt) / 1_000_000
+            );
+            sess.end_rt = new_end;
+            sess.end_reason = reason;
+        }
+    }
+
+    /// Starts or extends a clip. Returns the session id.
+    ///
+    /// Three steps so that no file-system call or thread creation happens with the state
+    /// lock held (the streaming thread takes it for every buffer): plan under the lock,
+    /// create the file without it, then take the pre-roll and publish the session under
+    /// the lock again (re-checking what changed meanwhile).
     fn start_recording(&self, start: ReqStart, end: ReqEnd) -> Result<u32, Warn> {
         let settings = self.settings.lock().unwrap().clone();
-        let mut guard = self.state.lock().unwrap();
-        let state = guard.as_mut().ok_or_else(|| {
-            warn_msg!(
-                gst::CoreError::StateChange,
-                ("rssmartrecord is not running: start-recording ignored")
-            )
-        })?;
-        let (now_rt, now_wall) = state.latest.ok_or_else(|| {
-            warn_msg!(
-                gst::StreamError::Failed,
-                ("No video has arrived yet: nothing to record")
-            )
-        })?;
-        let now = now_rt as i128;
-        let req_start: i128 = match start {
-            ReqStart::BeforeNow(d) => now - d as i128,
-            ReqStart::Utc(ms) => now - (now_wall.saturating_sub(ms).max(0) as i128) * 1_000_000,
-        };
-        let (req_end, mut end_reason): (i128, &'static str) = match end {
-            ReqEnd::AfterNow(d) => (now + d as i128, "end"),
-            ReqEnd::Utc(ms) => (now + (ms as i128 - now_wall as i128) * 1_000_000, "end"),
-            ReqEnd::Default => (
-                now + (settings.default_duration as u64 * SECOND) as i128,
-                "default-duration",
-            ),
-        };
         let max_duration = settings.max_duration as u64 * SECOND;
-        let req_end = req_end.max(0) as u64;
 
-        if let Some(sess) = state.active.as_mut() {
-            // Extend the running clip.
-            let cap = sess
-                .start_rt
-                .unwrap_or(now_rt)
-                .saturating_add(sess.max_duration);
-            let mut new_end = req_end;
-            if new_end > cap {
-                new_end = cap;
-                end_reason = "max-duration";
-            }
-            if new_end > sess.end_rt {
-                gst::debug!(
-                    CAT,
-                    imp = self,
-                    "session {} extended by {} ms",
-                    sess.id,
-                    (new_end - sess.end_rt) / 1_000_000
-                );
-                sess.end_rt = new_end;
-                sess.end_reason = end_reason;
-            }
-            return Ok(sess.id);
-        }
-
-        let caps = state.caps.clone().ok_or_else(|| {
-            warn_msg!(
-                gst::CoreError::Negotiation,
-                ("No caps yet: nothing to record")
-            )
-        })?;
-        let req_start_rt = req_start.max(0) as u64;
-        let requested_start_ms = utc_of(req_start_rt, (now_rt, now_wall))
-            - if req_start < 0 {
-                (-req_start / 1_000_000) as i64
-            } else {
-                0
-            };
-        if let Some(oldest) = state.cache.oldest_rt() {
-            if req_end <= oldest {
-                return Err(warn_msg!(
+        // 1. Plan, under the lock.
+        let (
+            id,
+            caps,
+            now_rt,
+            now_wall,
+            req_start_rt,
+            req_end,
+            end_reason,
+            requested_start_ms,
+            name_rt,
+        ) = {
+            let mut guard = self.state.lock().unwrap();
+            let state = guard.as_mut().ok_or_else(|| {
+                warn_msg!(
+                    gst::CoreError::StateChange,
+                    ("rssmartrecord is not running: start-recording ignored")
+                )
+            })?;
+            let (now_rt, now_wall) = state.latest.ok_or_else(|| {
+                warn_msg!(
                     gst::StreamError::Failed,
-                    (
-                        "The requested clip ended {} ms before the oldest cached frame: nothing to record",
-                        (oldest - req_end) / 1_000_000
-                    )
-                ));
+                    ("No video has arrived yet: nothing to record")
+                )
+            })?;
+            let now = now_rt as i128;
+            let req_start: i128 = match start {
+                ReqStart::BeforeNow(d) => now - d as i128,
+                ReqStart::Utc(ms) => now - (now_wall.saturating_sub(ms).max(0) as i128) * 1_000_000,
+            };
+            let (req_end, end_reason): (i128, &'static str) = match end {
+                ReqEnd::AfterNow(d) => (now + d as i128, "end"),
+                ReqEnd::Utc(ms) => (now + (ms as i128 - now_wall as i128) * 1_000_000, "end"),
+                ReqEnd::Default => (
+                    now + (settings.default_duration as u64 * SECOND) as i128,
+                    "default-duration",
+                ),
+            };
+            let req_end = req_end.max(0) as u64;
+            if let Some(sess) = state.active.as_mut() {
+                self.extend(sess, req_end, end_reason, now_rt);
+                return Ok(sess.id);
             }
-        }
-        let point = state.cache.start_point(req_start_rt);
-        let start_rt = point.map(|p| p.rt);
-        let truncated = point.map(|p| p.truncated).unwrap_or(true);
-        let mut end_rt = req_end;
-        let cap = start_rt.unwrap_or(now_rt).saturating_add(max_duration);
-        if end_rt > cap {
-            end_rt = cap;
-            end_reason = "max-duration";
-        }
+            let caps = state.caps.clone().ok_or_else(|| {
+                warn_msg!(
+                    gst::CoreError::Negotiation,
+                    ("No caps yet: nothing to record")
+                )
+            })?;
+            let req_start_rt = req_start.max(0) as u64;
+            let requested_start_ms = utc_of(req_start_rt, (now_rt, now_wall))
+                - if req_start < 0 {
+                    (-req_start / 1_000_000) as i64
+                } else {
+                    0
+                };
+            if let Some(oldest) = state.cache.oldest_rt() {
+                if req_end <= oldest {
+                    return Err(warn_msg!(
+                        gst::StreamError::Failed,
+                        (
+                            "The requested clip ended {} ms before the oldest cached frame: nothing to record",
+                            (oldest - req_end) / 1_000_000
+                        )
+                    ));
+                }
+            }
+            let name_rt = state
+                .cache
+                .start_point(req_start_rt)
+                .map_or(now_rt, |p| p.rt);
+            let id = state.next_session;
+            state.next_session = state.next_session.wrapping_add(1).max(1);
+            (
+                id,
+                caps,
+                now_rt,
+                now_wall,
+                req_start_rt,
+                req_end,
+                end_reason,
+                requested_start_ms,
+                name_rt,
+            )
+        };
 
-        // The file: a plain name inside an existing, writable directory.
+        // 2. The file, without the lock: a plain name inside an existing, writable directory.
         let dir = PathBuf::from(&settings.location);
         if !dir.is_dir() {
             return Err(warn_msg!(
@@ -368,15 +399,13 @@ impl RsSmartRecord {
                 )
             ));
         }
-        let id = state.next_session;
-        let start_utc = utc_of(start_rt.unwrap_or(now_rt), (now_rt, now_wall));
         let name = naming::expand(
             &settings.file_template,
             &NameParts {
                 prefix: &settings.file_prefix,
                 sensor: &settings.sensor_id,
                 session: id,
-                start_ms: start_utc,
+                start_ms: utc_of(name_rt, (now_rt, now_wall)),
             },
             settings.container.extension(),
         )
@@ -402,16 +431,75 @@ impl RsSmartRecord {
                 ("Cannot create {}: {}", path.display(), e)
             ));
         }
-        state.next_session = state.next_session.wrapping_add(1).max(1);
 
+        // 3. Pre-roll and publish, under the lock: only reference copies and one send.
         let (tx, rx) = mpsc::channel();
         let pending_bytes = std::sync::Arc::new(AtomicI64::new(0));
+        let (truncated, start_rt) = {
+            let mut guard = self.state.lock().unwrap();
+            let Some(state) = guard.as_mut() else {
+                drop(guard);
+                let _ = std::fs::remove_file(&path);
+                return Err(warn_msg!(
+                    gst::CoreError::StateChange,
+                    ("rssmartrecord stopped: start-recording ignored")
+                ));
+            };
+            if let Some(sess) = state.active.as_mut() {
+                // Another start won the race: extend its clip instead.
+                self.extend(sess, req_end, end_reason, now_rt);
+                let other = sess.id;
+                drop(guard);
+                let _ = std::fs::remove_file(&path);
+                return Ok(other);
+            }
+            let point = state.cache.start_point(req_start_rt);
+            let start_rt = point.map(|p| p.rt);
+            let truncated = point.map(|p| p.truncated).unwrap_or(true);
+            let (mut end_rt, mut end_reason) = (req_end, end_reason);
+            let cap = start_rt.unwrap_or(now_rt).saturating_add(max_duration);
+            if end_rt > cap {
+                end_rt = cap;
+                end_reason = "max-duration";
+            }
+            let mut preroll = Vec::new();
+            let mut finished = false;
+            let mut bytes = 0i64;
+            if let Some(p) = point {
+                for e in state.cache.iter_from(p.index) {
+                    if e.rt >= end_rt {
+                        finished = true;
+                        break;
+                    }
+                    bytes += e.size as i64;
+                    preroll.push((e.item.buffer.clone(), e.item.pts_rt, e.item.dts_rt));
+                }
+            }
+            pending_bytes.fetch_add(bytes, Ordering::Relaxed);
+            let _ = tx.send(WriterMsg::Preroll(preroll));
+            if finished {
+                let _ = tx.send(WriterMsg::Finish(end_reason));
+            } else {
+                state.active = Some(Session {
+                    id,
+                    tx,
+                    start_rt,
+                    end_rt,
+                    end_reason,
+                    max_duration,
+                    pending_bytes: pending_bytes.clone(),
+                });
+            }
+            (truncated, start_rt)
+        };
+
+        // 4. The writer thread, without the lock; buffers wait in the channel meanwhile.
         let params = WriterParams {
             path: path.clone(),
             caps: caps.clone(),
             container: settings.container,
             fragment_duration_ms: settings.fragment_duration,
-            pending_bytes: pending_bytes.clone(),
+            pending_bytes,
         };
         let (done_tx, done) = mpsc::channel();
         let weak = self.obj().downgrade();
@@ -425,7 +513,7 @@ impl RsSmartRecord {
             requested_start_ms,
             truncated,
         };
-        let thread = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name(format!("rssmartrecord-writer-{id}"))
             .spawn(move || {
                 let report = writer::run(params, rx);
@@ -433,60 +521,37 @@ impl RsSmartRecord {
                     element.imp().clip_done(&meta, &report);
                 }
                 let _ = done_tx.send(());
-            })
-            .map_err(|e| {
-                warn_msg!(
+            });
+        let thread = match spawned {
+            Ok(t) => t,
+            Err(e) => {
+                let mut guard = self.state.lock().unwrap();
+                if let Some(state) = guard.as_mut() {
+                    if state.active.as_ref().is_some_and(|s| s.id == id) {
+                        state.active = None;
+                    }
+                }
+                drop(guard);
+                let _ = std::fs::remove_file(&path);
+                return Err(warn_msg!(
                     gst::CoreError::Failed,
                     ("Cannot start the writer thread: {}", e)
-                )
-            })?;
+                ));
+            }
+        };
         gst::info!(
             CAT,
             imp = self,
-            "session {id}: recording {} from {:?} (requested {:?}, truncated {truncated}) to {end_rt}",
+            "session {id}: recording {} from {:?} (requested {}, truncated {truncated}) to {}",
             path.display(),
             start_rt,
-            req_start_rt
+            req_start_rt,
+            req_end
         );
+        let mut writers = self.writers.lock().unwrap();
         // Forget writers that are done (their threads have ended or are ending).
-        state
-            .writers
-            .retain(|w| matches!(w.done.try_recv(), Err(mpsc::TryRecvError::Empty)));
-        state.writers.push(Writer { id, done, thread });
-
-        let mut session = Session {
-            id,
-            tx,
-            start_rt,
-            end_rt,
-            end_reason,
-            max_duration,
-            pending_bytes,
-        };
-        // Pre-roll from the cache.
-        let mut finished = false;
-        if let Some(p) = point {
-            for e in state.cache.iter_from(p.index) {
-                if e.rt >= session.end_rt {
-                    finished = true;
-                    break;
-                }
-                session
-                    .pending_bytes
-                    .fetch_add(e.size as i64, Ordering::Relaxed);
-                let _ = session.tx.send(WriterMsg::Buffer {
-                    buffer: e.item.buffer.clone(),
-                    pts_rt: e.item.pts_rt,
-                    dts_rt: e.item.dts_rt,
-                });
-            }
-        }
-        if finished {
-            let _ = session.tx.send(WriterMsg::Finish(session.end_reason));
-        } else {
-            session.end_reason = end_reason;
-            state.active = Some(session);
-        }
+        writers.retain(|w| matches!(w.done.try_recv(), Err(mpsc::TryRecvError::Empty)));
+        writers.push(Writer { id, done, thread });
         Ok(id)
     }
 
@@ -1038,7 +1103,6 @@ impl BaseTransformImpl for RsSmartRecord {
             latest: None,
             next_session: 1,
             active: None,
-            writers: Vec::new(),
             consumer,
             warned_untimed: false,
         });
@@ -1058,7 +1122,8 @@ impl BaseTransformImpl for RsSmartRecord {
         Self::finish_active(&mut state, "stopped");
         state.cache.clear();
         let deadline = Instant::now() + WRITER_JOIN_TIMEOUT;
-        for w in state.writers.drain(..) {
+        let writers = std::mem::take(&mut *self.writers.lock().unwrap());
+        for w in writers {
             let left = deadline.saturating_duration_since(Instant::now());
             if w.done.recv_timeout(left).is_ok() {
                 let _ = w.thread.join();

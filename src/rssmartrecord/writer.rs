@@ -24,6 +24,8 @@ pub enum WriterMsg {
         pts_rt: Option<u64>,
         dts_rt: Option<u64>,
     },
+    /// The cached GOPs the clip starts with, in one message.
+    Preroll(Vec<(gst::Buffer, Option<u64>, Option<u64>)>),
     /// Finalise the file, for this reason.
     Finish(&'static str),
     /// Close at once, dropping what is queued, for this reason.
@@ -120,6 +122,50 @@ fn bus_error(bus: &gst::Bus) -> Option<String> {
         })
 }
 
+/// Re-stamping state: the clip's time zero and the end of the latest frame.
+#[derive(Default)]
+struct Stamps {
+    offset: Option<u64>,
+    last_pts_end: u64,
+}
+
+/// Re-stamps one buffer so the clip starts at zero and hands it to appsrc (which never
+/// blocks). Returns false when the muxing pipeline no longer accepts data.
+fn feed(
+    appsrc: &gst_app::AppSrc,
+    report: &mut ClipReport,
+    stamps: &mut Stamps,
+    buffer: gst::Buffer,
+    pts_rt: Option<u64>,
+    dts_rt: Option<u64>,
+) -> bool {
+    let off = *stamps
+        .offset
+        .get_or_insert_with(|| dts_rt.or(pts_rt).unwrap_or(0));
+    let size = buffer.size();
+    let dur = buffer.duration().map(|d| d.nseconds()).unwrap_or(0);
+    let mut b = buffer.copy();
+    {
+        let b = b.get_mut().expect("a fresh copy is writable");
+        b.set_pts(pts_rt.map(|t| gst::ClockTime::from_nseconds(t.saturating_sub(off))));
+        b.set_dts(dts_rt.map(|t| gst::ClockTime::from_nseconds(t.saturating_sub(off))));
+        b.unset_flags(gst::BufferFlags::DISCONT);
+    }
+    if let Some(p) = pts_rt {
+        if report.first_rt.is_none() {
+            report.first_rt = Some(p);
+        }
+        let end = p + dur;
+        if end > stamps.last_pts_end {
+            stamps.last_pts_end = end;
+            report.last_end_rt = Some(end);
+        }
+    }
+    report.frames += 1;
+    report.bytes += size as u64;
+    appsrc.push_buffer(b).is_ok()
+}
+
 /// Runs one clip to the end. Blocks; call on the clip's own thread.
 pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
     let mut report = ClipReport {
@@ -135,8 +181,16 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
     };
     let drain_pending = |rx: &Receiver<WriterMsg>, pending: &AtomicI64| {
         while let Ok(m) = rx.try_recv() {
-            if let WriterMsg::Buffer { buffer, .. } = m {
-                pending.fetch_sub(buffer.size() as i64, Ordering::Relaxed);
+            match m {
+                WriterMsg::Buffer { buffer, .. } => {
+                    pending.fetch_sub(buffer.size() as i64, Ordering::Relaxed);
+                }
+                WriterMsg::Preroll(items) => {
+                    for (b, _, _) in items {
+                        pending.fetch_sub(b.size() as i64, Ordering::Relaxed);
+                    }
+                }
+                _ => {}
             }
         }
     };
@@ -162,8 +216,7 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
         return report;
     }
 
-    let mut offset: Option<u64> = None;
-    let mut last_pts_end: u64 = 0;
+    let mut stamps = Stamps::default();
     let outcome: Result<&'static str, (&'static str, String)> = loop {
         if let Some(e) = bus_error(&bus) {
             break Err(("error", e));
@@ -174,29 +227,25 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
                 pts_rt,
                 dts_rt,
             }) => {
-                let off = *offset.get_or_insert_with(|| dts_rt.or(pts_rt).unwrap_or(0));
-                let size = buffer.size();
-                let mut b = buffer.copy();
-                {
-                    let b = b.get_mut().expect("a fresh copy is writable");
-                    b.set_pts(pts_rt.map(|t| gst::ClockTime::from_nseconds(t.saturating_sub(off))));
-                    b.set_dts(dts_rt.map(|t| gst::ClockTime::from_nseconds(t.saturating_sub(off))));
-                    b.unset_flags(gst::BufferFlags::DISCONT);
+                if !feed(&appsrc, &mut report, &mut stamps, buffer, pts_rt, dts_rt) {
+                    break Err((
+                        "error",
+                        bus_error(&bus).unwrap_or_else(|| "the muxing pipeline stopped".into()),
+                    ));
                 }
-                let dur = buffer.duration().map(|d| d.nseconds()).unwrap_or(0);
-                if let Some(p) = pts_rt {
-                    if report.first_rt.is_none() {
-                        report.first_rt = Some(p);
-                    }
-                    let end = p + dur;
-                    if end > last_pts_end {
-                        last_pts_end = end;
-                        report.last_end_rt = Some(end);
+            }
+            Ok(WriterMsg::Preroll(items)) => {
+                let mut ok = true;
+                for (buffer, pts_rt, dts_rt) in items {
+                    if ok {
+                        ok = feed(&appsrc, &mut report, &mut stamps, buffer, pts_rt, dts_rt);
+                    } else {
+                        params
+                            .pending_bytes
+                            .fetch_sub(buffer.size() as i64, Ordering::Relaxed);
                     }
                 }
-                report.frames += 1;
-                report.bytes += size as u64;
-                if appsrc.push_buffer(b).is_err() {
+                if !ok {
                     break Err((
                         "error",
                         bus_error(&bus).unwrap_or_else(|| "the muxing pipeline stopped".into()),
