@@ -53,8 +53,9 @@ impl Broker {
                 "--advertised-listener-url",
                 &url,
             ])
-            .arg("--storage-engine")
-            .arg(format!("sqlite://{}/tansu.db", dir.path().display()))
+            // The sqlite path is relative to the working directory.
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
