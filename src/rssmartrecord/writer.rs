@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 
 use super::Container;
+use crate::smartrecord::dts::DtsSynth;
 
 pub enum WriterMsg {
     /// A cached or live buffer, with its running times (ns).
@@ -122,16 +123,73 @@ fn bus_error(bus: &gst::Bus) -> Option<String> {
         })
 }
 
-/// Re-stamping state: the clip's time zero and the end of the latest frame.
-#[derive(Default)]
+/// Largest B-frame reordering assumed when decoding timestamps must be made up.
+const REORDER_DEPTH: usize = 4;
+
+/// Re-stamping state: the clip's time zero, the end of the latest frame, and decoding
+/// timestamps made up for PTS-only input (depayloaded RTP).
 struct Stamps {
     offset: Option<u64>,
     last_pts_end: u64,
+    frame_ns: u64,
+    synth: Option<DtsSynth<gst::Buffer>>,
+}
+
+impl Stamps {
+    fn new(caps: &gst::Caps) -> Self {
+        let frame_ns = caps
+            .structure(0)
+            .and_then(|s| s.get::<gst::Fraction>("framerate").ok())
+            .filter(|f| f.numer() > 0 && f.denom() > 0)
+            .map(|f| 1_000_000_000u64 * f.denom() as u64 / f.numer() as u64)
+            .unwrap_or(33_333_333);
+        Stamps {
+            offset: None,
+            last_pts_end: 0,
+            frame_ns,
+            synth: None,
+        }
+    }
+}
+
+/// Hands a buffer to [`push_one`], through [`DtsSynth`] when it has a PTS but no DTS.
+fn feed(
+    appsrc: &gst_app::AppSrc,
+    report: &mut ClipReport,
+    stamps: &mut Stamps,
+    buffer: gst::Buffer,
+    pts_rt: Option<u64>,
+    dts_rt: Option<u64>,
+) -> bool {
+    match (pts_rt, dts_rt) {
+        (Some(pts), None) => {
+            let frame = buffer
+                .duration()
+                .map(|d| d.nseconds())
+                .filter(|d| *d > 0)
+                .unwrap_or(stamps.frame_ns);
+            let ready = stamps
+                .synth
+                .get_or_insert_with(|| DtsSynth::new(REORDER_DEPTH, frame))
+                .push(buffer, pts);
+            ready
+                .into_iter()
+                .all(|(b, pts, dts)| push_one(appsrc, report, stamps, b, Some(pts), Some(dts)))
+        }
+        _ => push_one(appsrc, report, stamps, buffer, pts_rt, dts_rt),
+    }
+}
+
+/// Frames held back by [`DtsSynth`], at the end of the clip.
+fn flush(appsrc: &gst_app::AppSrc, report: &mut ClipReport, stamps: &mut Stamps) -> bool {
+    let held = stamps.synth.as_mut().map(|s| s.flush()).unwrap_or_default();
+    held.into_iter()
+        .all(|(b, pts, dts)| push_one(appsrc, report, stamps, b, Some(pts), Some(dts)))
 }
 
 /// Re-stamps one buffer so the clip starts at zero and hands it to appsrc (which never
 /// blocks). Returns false when the muxing pipeline no longer accepts data.
-fn feed(
+fn push_one(
     appsrc: &gst_app::AppSrc,
     report: &mut ClipReport,
     stamps: &mut Stamps,
@@ -216,7 +274,7 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
         return report;
     }
 
-    let mut stamps = Stamps::default();
+    let mut stamps = Stamps::new(&params.caps);
     let outcome: Result<&'static str, (&'static str, String)> = loop {
         if let Some(e) = bus_error(&bus) {
             break Err(("error", e));
@@ -268,6 +326,7 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
     match outcome {
         Ok(reason) => {
             report.reason = reason.into();
+            flush(&appsrc, &mut report, &mut stamps);
             let _ = appsrc.end_of_stream();
             let deadline = Instant::now() + Duration::from_secs(30);
             let mut done = false;

@@ -76,7 +76,8 @@ pub fn has(factory: &str) -> bool {
     gst::ElementFactory::find(factory).is_some()
 }
 
-/// The encoded frames of a clip, as its demuxer gives them, in decoding order.
+/// The encoded frames of a clip, as its demuxer gives them, in decoding order, with `pts`
+/// in running time (what a player shows: an MP4 edit list moves the segment start).
 pub fn demux(path: &Path) -> Vec<Frame> {
     let demuxer = match path.extension().and_then(|e| e.to_str()) {
         Some("mkv") => "matroskademux",
@@ -90,7 +91,16 @@ pub fn demux(path: &Path) -> Vec<Frame> {
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut frames = Vec::new();
     while let Ok(sample) = sink.pull_sample() {
-        frames.push(frame_of(sample.buffer().unwrap()));
+        let mut f = frame_of(sample.buffer().unwrap());
+        if let Some(seg) = sample
+            .segment()
+            .and_then(|s| s.clone().downcast::<gst::ClockTime>().ok())
+        {
+            if let Some(rt) = seg.to_running_time(gst::ClockTime::from_nseconds(f.pts)) {
+                f.pts = rt.nseconds();
+            }
+        }
+        frames.push(f);
     }
     pipeline.set_state(gst::State::Null).unwrap();
     frames
