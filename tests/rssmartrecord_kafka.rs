@@ -161,6 +161,23 @@ fn kafka_commands_record_clips() {
     assert_eq!(err, None);
     assert_eq!(n, clip.len());
 
+    // A start further back than the cache (5 s): from the oldest cached key frame, and the
+    // completion message says so.
+    let now = now_ms();
+    produce(
+        &producer,
+        topic,
+        SENSOR,
+        &seed_command(now - 60_000, now + 500, SENSOR),
+    );
+    let d = l.done.next(30);
+    assert_eq!(d.get::<u32>("session-id").unwrap(), 2);
+    assert!(d.get::<bool>("start-truncated").unwrap());
+    let clip_start = parse_iso8601(&d.get::<String>("start-time").unwrap()).unwrap();
+    assert!(clip_start - (now - 60_000) > 50_000, "{clip_start}");
+    let ms = d.get::<u64>("duration-ms").unwrap();
+    assert!((5000..7000).contains(&ms), "{ms} ms: the 5 s cache + 0.5 s");
+
     // Bad commands: each a warning, nothing recorded, the stream goes on.
     let now = now_ms();
     let bad = [
@@ -210,12 +227,12 @@ fn kafka_commands_record_clips() {
         &format!(r#"{{"command": "stop-recording", "sensor": {{"id": "{SENSOR}"}}}}"#),
     );
     let d = l.done.next(30);
-    assert_eq!(d.get::<u32>("session-id").unwrap(), 2);
+    assert_eq!(d.get::<u32>("session-id").unwrap(), 3);
     assert_eq!(d.get::<&str>("reason").unwrap(), "stop");
     let ms = d.get::<u64>("duration-ms").unwrap();
     assert!((1000..5000).contains(&ms), "{ms}");
-    // Exactly the two clips: the other sensor's command recorded nothing.
-    assert_eq!(files(dir.path()).len(), 2);
+    // Exactly the three clips: the other sensor's command recorded nothing.
+    assert_eq!(files(dir.path()).len(), 3);
     assert!(ignoring(l.warnings_within(Duration::from_millis(100))).is_empty());
 }
 
