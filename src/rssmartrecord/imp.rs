@@ -14,7 +14,8 @@
  * A second start while recording extends the clip. Each clip is written by its own
  * pipeline on its own thread (`appsrc ! h264parse|h265parse ! mp4mux fragment-duration=… |
  * matroskamux ! filesink`) with timestamps starting at zero; fragmented MP4 keeps a file
- * playable up to its last fragment if the process dies. A writer that falls more than
+ * playable up to its last fragment if the process dies. Input without decoding timestamps
+ * (depayloaded RTP) gets them made up with 4 frames of B-frame reordering room. A writer that falls more than
  * twice the cache (plus 16 MiB) behind is cut off with a warning, so a slow disk never
  * stalls the stream or grows memory without bound.
  *
