@@ -522,3 +522,26 @@ fn depayloaded_stream_before_decoder_and_rsinfer() {
     assert_eq!(err, None);
     assert_eq!(n, clip.len());
 }
+
+#[test]
+fn stopping_the_element_finalises_the_clip_in_flight() {
+    init();
+    let (caps, buffers) = encode(&h264(25), 100);
+    let reference = frames(&buffers);
+    let dir = TempDir::new("sr-stop");
+    let mut r = rig(dir.path(), &[], &caps);
+    for (i, b) in buffers.iter().enumerate() {
+        r.pass(b);
+        if i == 30 {
+            assert_eq!(r.start(0.5, 60.0), 1);
+        }
+    }
+    // The application stops the pipeline in the middle of the clip.
+    r.element.set_state(gst::State::Null).unwrap();
+    let d = r.done.next(30);
+    assert_eq!(d.get::<&str>("reason").unwrap(), "stopped");
+    assert!(d.get::<bool>("complete").unwrap());
+    // From the key frame at or before 0.7 s (frame 0) to the last frame pushed.
+    check_clip(&clip_path(&d), &reference[0..100]);
+    drop(r);
+}
