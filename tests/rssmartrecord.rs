@@ -545,3 +545,77 @@ fn stopping_the_element_finalises_the_clip_in_flight() {
     check_clip(&clip_path(&d), &reference[0..100]);
     drop(r);
 }
+
+/// Removes the SPS and PPS NAL units from an Annex B access unit (the test's own parser).
+fn strip_parameter_sets(data: &[u8]) -> Vec<u8> {
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= data.len() {
+        if data[i..i + 3] == [0, 0, 1] {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    let mut out = Vec::new();
+    for (k, &h) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(data.len(), |n| n - 3);
+        let nal = &data[h..end];
+        let nal = nal.strip_suffix(&[0]).unwrap_or(nal);
+        if !matches!(nal[0] & 0x1f, 7 | 8) {
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(nal);
+        }
+    }
+    out
+}
+
+#[test]
+fn byte_stream_with_parameter_sets_only_at_its_start() {
+    init();
+    let (caps, buffers) = encode(
+        "x264enc key-int-max=25 speed-preset=ultrafast tune=zerolatency ! video/x-h264,stream-format=byte-stream,alignment=au",
+        125,
+    );
+    // Only the very first access unit keeps its SPS/PPS.
+    let buffers: Vec<gst::Buffer> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if i == 0 {
+                return b.clone();
+            }
+            let data = strip_parameter_sets(&b.map_readable().unwrap());
+            let mut n = gst::Buffer::from_mut_slice(data);
+            {
+                let n = n.get_mut().unwrap();
+                n.set_pts(b.pts());
+                n.set_dts(b.dts());
+                n.set_duration(b.duration());
+                n.set_flags(b.flags());
+            }
+            n
+        })
+        .collect();
+    let reference = frames(&buffers);
+    let dir = TempDir::new("sr-noparams");
+    let mut r = rig(dir.path(), &[], &caps);
+    for (i, b) in buffers.iter().enumerate() {
+        r.pass(b);
+        if i == 80 {
+            assert_eq!(r.start(1.0, 1.0), 1);
+        }
+    }
+    let d = r.done.next(30);
+    let path = clip_path(&d);
+    // From the key frame at 2 s (frame 50), which had no SPS/PPS of its own.
+    let expected = expected_clip(&reference, 80, 1.0, 1.0);
+    assert_eq!(expected[0].pts - reference[0].pts, 2_000_000_000);
+    let clip = demux(&path);
+    assert_eq!(clip.len(), expected.len());
+    assert!(clip[0].keyframe);
+    let (n, err) = decode(&path);
+    assert_eq!(err, None);
+    assert_eq!(n, expected.len(), "every frame decodes");
+}

@@ -75,6 +75,7 @@ use super::writer::{self, ClipReport, WriterMsg, WriterParams};
 use super::Container;
 use crate::smartrecord::cache::GopCache;
 use crate::smartrecord::command::{self, Kind};
+use crate::smartrecord::nal::{self, Codec};
 use crate::smartrecord::naming::{self, NameParts};
 use crate::smartrecord::time::{format_iso8601, now_ms};
 
@@ -177,6 +178,9 @@ struct State {
     active: Option<Session>,
     consumer: Option<CommandConsumer>,
     warned_untimed: bool,
+    /// The codec when the stream is an Annex B byte-stream, and its latest parameter sets.
+    byte_stream: Option<Codec>,
+    param_sets: Option<Vec<u8>>,
 }
 
 /// When a requested clip starts and ends.
@@ -436,7 +440,7 @@ impl RsSmartRecord {
         // 3. Pre-roll and publish, under the lock: only reference copies and one send.
         let (tx, rx) = mpsc::channel();
         let pending_bytes = std::sync::Arc::new(AtomicI64::new(0));
-        let (truncated, start_rt) = {
+        let (truncated, start_rt, param_sets) = {
             let mut guard = self.state.lock().unwrap();
             let Some(state) = guard.as_mut() else {
                 drop(guard);
@@ -491,7 +495,11 @@ impl RsSmartRecord {
                     pending_bytes: pending_bytes.clone(),
                 });
             }
-            (truncated, start_rt)
+            (
+                truncated,
+                start_rt,
+                state.byte_stream.zip(state.param_sets.clone()),
+            )
         };
 
         // 4. The writer thread, without the lock; buffers wait in the channel meanwhile.
@@ -501,6 +509,7 @@ impl RsSmartRecord {
             container: settings.container,
             fragment_duration_ms: settings.fragment_duration,
             pending_bytes,
+            param_sets,
         };
         let (done_tx, done) = mpsc::channel();
         let weak = self.obj().downgrade();
@@ -1106,6 +1115,8 @@ impl BaseTransformImpl for RsSmartRecord {
             active: None,
             consumer,
             warned_untimed: false,
+            byte_stream: None,
+            param_sets: None,
         });
         Ok(())
     }
@@ -1150,7 +1161,18 @@ impl BaseTransformImpl for RsSmartRecord {
                         if state.caps.as_ref().is_some_and(|old| *old != caps) {
                             Self::finish_active(state, "caps-changed");
                             state.cache.clear();
+                            state.param_sets = None;
                         }
+                        state.byte_stream = caps.structure(0).and_then(|s| {
+                            if s.get::<&str>("stream-format").ok() != Some("byte-stream") {
+                                return None;
+                            }
+                            match s.name().as_str() {
+                                "video/x-h264" => Some(Codec::H264),
+                                "video/x-h265" => Some(Codec::H265),
+                                _ => None,
+                            }
+                        });
                         state.caps = Some(caps);
                     }
                     gst::EventView::Segment(s) => {
@@ -1206,6 +1228,16 @@ impl BaseTransformImpl for RsSmartRecord {
                 state.cache.set_max(cache_size);
             }
             let keyframe = !buf.flags().contains(gst::BufferFlags::DELTA_UNIT);
+            if let (Some(codec), true) = (state.byte_stream, keyframe) {
+                // Parameter sets sit in front of the slices: a short scan, once per GOP.
+                if let Ok(map) = buf.map_readable() {
+                    if let Some(ps) = nal::param_sets(codec, &map) {
+                        if state.param_sets.as_deref() != Some(&ps[..]) {
+                            state.param_sets = Some(ps);
+                        }
+                    }
+                }
+            }
             state.cache.push(
                 Cached {
                     buffer: buf.clone(),

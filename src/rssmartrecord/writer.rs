@@ -17,6 +17,7 @@ use gst::prelude::*;
 
 use super::Container;
 use crate::smartrecord::dts::DtsSynth;
+use crate::smartrecord::nal::{self, Codec};
 
 pub enum WriterMsg {
     /// A cached or live buffer, with its running times (ns).
@@ -40,6 +41,9 @@ pub struct WriterParams {
     pub fragment_duration_ms: u32,
     /// Bytes sent but not yet taken by the muxing pipeline (shared with the sender).
     pub pending_bytes: Arc<AtomicI64>,
+    /// For byte-streams: the latest parameter sets, put in front of the first frame when
+    /// it lacks them.
+    pub param_sets: Option<(Codec, Vec<u8>)>,
 }
 
 /// What happened to a clip.
@@ -133,10 +137,11 @@ struct Stamps {
     last_pts_end: u64,
     frame_ns: u64,
     synth: Option<DtsSynth<gst::Buffer>>,
+    param_sets: Option<(Codec, Vec<u8>)>,
 }
 
 impl Stamps {
-    fn new(caps: &gst::Caps) -> Self {
+    fn new(caps: &gst::Caps, param_sets: Option<(Codec, Vec<u8>)>) -> Self {
         let frame_ns = caps
             .structure(0)
             .and_then(|s| s.get::<gst::Fraction>("framerate").ok())
@@ -148,6 +153,7 @@ impl Stamps {
             last_pts_end: 0,
             frame_ns,
             synth: None,
+            param_sets,
         }
     }
 }
@@ -200,6 +206,27 @@ fn push_one(
     let off = *stamps
         .offset
         .get_or_insert_with(|| dts_rt.or(pts_rt).unwrap_or(0));
+    let mut buffer = buffer;
+    if let Some((codec, ps)) = stamps.param_sets.take() {
+        // The first frame of a byte-stream clip must carry the parameter sets.
+        let lacks = buffer
+            .map_readable()
+            .map(|m| !nal::has_sps(codec, &m))
+            .unwrap_or(false);
+        if lacks {
+            let mut data = ps;
+            if let Ok(m) = buffer.map_readable() {
+                data.extend_from_slice(&m);
+            }
+            let mut with = gst::Buffer::from_mut_slice(data);
+            {
+                let w = with.get_mut().expect("a new buffer is writable");
+                w.set_duration(buffer.duration());
+                w.set_flags(buffer.flags());
+            }
+            buffer = with;
+        }
+    }
     let size = buffer.size();
     let dur = buffer.duration().map(|d| d.nseconds()).unwrap_or(0);
     let mut b = buffer.copy();
@@ -274,7 +301,7 @@ pub fn run(params: WriterParams, rx: Receiver<WriterMsg>) -> ClipReport {
         return report;
     }
 
-    let mut stamps = Stamps::new(&params.caps);
+    let mut stamps = Stamps::new(&params.caps, params.param_sets.clone());
     let outcome: Result<&'static str, (&'static str, String)> = loop {
         if let Some(e) = bus_error(&bus) {
             break Err(("error", e));
