@@ -619,3 +619,40 @@ fn byte_stream_with_parameter_sets_only_at_its_start() {
     assert_eq!(err, None);
     assert_eq!(n, expected.len(), "every frame decodes");
 }
+
+#[test]
+fn a_writer_far_behind_is_cut_off_and_memory_stays_bounded() {
+    init();
+    // Lossless 720p snow: about 1.3 MB per frame, every frame a key frame.
+    let (caps, buffers) = encode_sized(
+        "snow",
+        1280,
+        720,
+        "x264enc key-int-max=1 speed-preset=ultrafast tune=zerolatency pass=quant quantizer=0 ! h264parse ! video/x-h264,stream-format=avc,alignment=au",
+        60,
+    );
+    let total: usize = buffers.iter().map(|b| b.size()).sum();
+    assert!(total > 40_000_000, "{total}");
+    let dir = TempDir::new("sr-slow");
+    // The cache keeps one GOP (one frame): the writer may lag 2 x cache + 16 MiB.
+    let mut r = rig(dir.path(), &[("cache-size", 0u32.to_value())], &caps);
+    r.pass(&buffers[0]);
+    assert_eq!(r.start(0.0, 100.0), 1);
+    // A burst far faster than any muxer and disk: the stream is never held, the clip is
+    // cut off instead of queueing without bound.
+    for b in &buffers[1..] {
+        r.pass(b);
+    }
+    let d = r.done.next(60);
+    assert_eq!(d.get::<&str>("reason").unwrap(), "writer-too-slow", "{d}");
+    assert!(!d.get::<bool>("complete").unwrap());
+    let w = warnings(&r.bus);
+    assert!(w.iter().any(|w| w.contains("too slow")), "{w:?}");
+    assert!(w.iter().any(|w| w.contains("ended early")), "{w:?}");
+    // What was written before the cut plays.
+    if d.get::<bool>("file-kept").unwrap() {
+        let (_, err) = decode(&clip_path(&d));
+        assert_eq!(err, None);
+    }
+    assert!(!r.element.property::<bool>("recording"));
+}

@@ -42,8 +42,19 @@ pub fn encode(encoder: &str, n: u32) -> (gst::Caps, Vec<gst::Buffer>) {
 
 /// [`encode`] with another videotestsrc pattern (`snow` makes big frames).
 pub fn encode_pattern(pattern: &str, encoder: &str, n: u32) -> (gst::Caps, Vec<gst::Buffer>) {
+    encode_sized(pattern, 320, 240, encoder, n)
+}
+
+/// [`encode_pattern`] at another frame size.
+pub fn encode_sized(
+    pattern: &str,
+    width: u32,
+    height: u32,
+    encoder: &str,
+    n: u32,
+) -> (gst::Caps, Vec<gst::Buffer>) {
     let pipeline = common::launch(&format!(
-        "videotestsrc num-buffers={n} pattern={pattern} ! video/x-raw,width=320,height=240,framerate={FPS}/1 ! {encoder} ! appsink name=sink sync=false"
+        "videotestsrc num-buffers={n} pattern={pattern} ! video/x-raw,width={width},height={height},framerate={FPS}/1 ! {encoder} ! appsink name=sink sync=false"
     ));
     let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
     pipeline.set_state(gst::State::Playing).unwrap();
