@@ -15,7 +15,9 @@
  * pipeline on its own thread (`appsrc ! h264parse|h265parse ! mp4mux fragment-duration=… |
  * matroskamux ! filesink`) with timestamps starting at zero; fragmented MP4 keeps a file
  * playable up to its last fragment if the process dies. Input without decoding timestamps
- * (depayloaded RTP) gets them made up with 4 frames of B-frame reordering room. A writer that falls more than
+ * (depayloaded RTP) gets them made up with 4 frames of B-frame reordering room. For
+ * byte-streams the latest SPS/PPS (VPS) are kept and put in front of a clip's first frame
+ * when it lacks them. A writer that falls more than
  * twice the cache (plus 16 MiB) behind is cut off with a warning, so a slow disk never
  * stalls the stream or grows memory without bound.
  *
