@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often the same Kafka error is reported again while it lasts.
+const ERROR_REPEAT: Duration = Duration::from_secs(30);
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -96,21 +99,23 @@ impl CommandConsumer {
             .name("rssmartrecord-kafka".into())
             .spawn(move || {
                 let mut ready = false;
-                let mut last_error: Option<String> = None;
+                // Each distinct error at most once per ERROR_REPEAT (librdkafka reports
+                // every reconnection attempt while a broker is away).
+                let mut reported: Vec<(String, Instant)> = Vec::new();
                 while !stop2.load(Ordering::Acquire) {
                     match consumer.poll(Duration::from_millis(100)) {
                         Some(Ok(m)) => {
-                            last_error = None;
+                            reported.clear();
                             if let Some(p) = m.payload() {
                                 on_event(Event::Payload(p.to_vec()));
                             }
                         }
                         Some(Err(e)) => {
                             let e = e.to_string();
-                            // One warning per distinct error, not one per poll.
-                            if last_error.as_deref() != Some(&e) {
+                            reported.retain(|(_, t)| t.elapsed() < ERROR_REPEAT);
+                            if !reported.iter().any(|(r, _)| *r == e) {
                                 on_event(Event::Error(e.clone()));
-                                last_error = Some(e);
+                                reported.push((e, Instant::now()));
                             }
                         }
                         None => {}
