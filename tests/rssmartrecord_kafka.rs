@@ -326,3 +326,61 @@ fn mock_cluster_commands_survive_a_broker_outage() {
     assert!(d.get::<bool>("complete").unwrap());
     assert_eq!(files(dir.path()).len(), 2);
 }
+
+/// The real broker crashes (SIGKILL) and comes back: the stream never stops, the consumer
+/// reconnects by itself and the next command records a clip.
+#[test]
+fn tansu_crash_and_restart() {
+    init();
+    let mut broker = Broker::start();
+    let topic = "svr-restart";
+    broker.create_topic(topic);
+    let dir = TempDir::new("sr-restart");
+    let l = live(&format!(
+        "sensor-id=cam7 conn-str=\"{};{topic}\" location={}",
+        broker.conn_str(),
+        dir.path().display()
+    ));
+    l.wait_element_message("rssmartrecord-consumer-ready", Duration::from_secs(60));
+    let producer = broker.producer();
+    let now = now_ms();
+    produce(
+        &producer,
+        topic,
+        "cam7",
+        &seed_command(now - 1000, now + 500, "cam7"),
+    );
+    assert_eq!(l.done.next(30).get::<u32>("session-id").unwrap(), 1);
+
+    broker.kill();
+    let cached = l.sr.property::<u64>("cache-bytes");
+    // Warnings, not errors, while it is away; frames keep flowing.
+    let _ = l.warnings_within(Duration::from_secs(2));
+    assert!(l.sr.property::<u64>("cache-duration") > 0 && cached > 0);
+    broker.restart();
+
+    // The first command after the restart may race the consumer's reconnection: send
+    // until one is acted on (each is a separate clip request; the first one wins).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let d = loop {
+        let now = now_ms();
+        produce(
+            &producer,
+            topic,
+            "cam7",
+            &seed_command(now - 1000, now + 500, "cam7"),
+        );
+        if let Some(d) = l.done.try_next(Duration::from_secs(5)) {
+            break d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no clip within 60 s of the restart"
+        );
+    };
+    assert_eq!(d.get::<u32>("session-id").unwrap(), 2);
+    assert!(d.get::<bool>("complete").unwrap());
+    let (n, err) = decode(&clip_path(&d));
+    assert_eq!(err, None);
+    assert!(n >= 30, "{n}");
+}

@@ -15,6 +15,7 @@ const ERROR_REPEAT: Duration = Duration::from_secs(30);
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
+use rdkafka::Offset;
 
 /// What the consumer thread reports back to the element.
 pub enum Event {
@@ -52,6 +53,37 @@ pub fn parse_conn_str(s: &str) -> Result<(String, Option<String>), String> {
         }
     }
     Ok((servers, topic))
+}
+
+/// Once partitions are assigned, puts those without a committed offset (a new group) at
+/// their end explicitly, so that "latest" means now and not whenever librdkafka first
+/// fetches (a command sent right after the consumer says it is ready is never skipped).
+/// Returns whether partitions are assigned.
+fn start_at_end(consumer: &BaseConsumer) -> bool {
+    const T: Duration = Duration::from_secs(5);
+    let Ok(assignment) = consumer.assignment() else {
+        return false;
+    };
+    if assignment.count() == 0 {
+        return false;
+    }
+    let committed = consumer.committed_offsets(assignment.clone(), T).ok();
+    for e in assignment.elements() {
+        let (topic, partition) = (e.topic(), e.partition());
+        let has_committed = committed
+            .as_ref()
+            .and_then(|c| c.find_partition(topic, partition))
+            .is_some_and(|c| matches!(c.offset(), Offset::Offset(_)));
+        if !has_committed {
+            if let Ok((_, high)) = consumer.fetch_watermarks(topic, partition, T) {
+                let _ = consumer.seek(topic, partition, Offset::Offset(high), T);
+            }
+        }
+    }
+    // The lists are dropped here, before the consumer can be (librdkafka hangs otherwise).
+    drop(committed);
+    drop(assignment);
+    true
 }
 
 pub struct CommandConsumer {
@@ -120,15 +152,9 @@ impl CommandConsumer {
                         }
                         None => {}
                     }
-                    if !ready {
-                        let assigned = consumer
-                            .assignment()
-                            .map(|a| a.count() > 0)
-                            .unwrap_or(false);
-                        if assigned {
-                            ready = true;
-                            on_event(Event::Ready(topic.clone()));
-                        }
+                    if !ready && start_at_end(&consumer) {
+                        ready = true;
+                        on_event(Event::Ready(topic.clone()));
                     }
                 }
                 consumer.unsubscribe();

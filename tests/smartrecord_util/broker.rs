@@ -40,45 +40,67 @@ pub struct Broker {
     _dir: TempDir,
 }
 
+fn spawn(dir: &std::path::Path, port: u16) -> Child {
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new(tansu())
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        // The sqlite path is relative to the working directory.
+        .args(["--storage-engine", "sqlite://tansu.db"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e} (scripts/setup.sh installs tansu)",
+                tansu().display()
+            )
+        });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "tansu did not listen within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
 impl Broker {
     pub fn start() -> Broker {
         let dir = TempDir::new("tansu");
         let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(tansu())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            // The sqlite path is relative to the working directory.
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot run {}: {e} (scripts/setup.sh installs tansu)",
-                    tansu().display()
-                )
-            });
-        let broker = Broker {
+        let child = spawn(dir.path(), port);
+        Broker {
             child,
             port,
             _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not listen within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        broker
+    }
+
+    /// SIGKILLs the broker (a crash).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port and storage (topics and offsets survive).
+    pub fn restart(&mut self) {
+        self.kill();
+        // The port may linger a moment after the kill.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpListener::bind(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "port {} stays busy", self.port);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child = spawn(self._dir.path(), self.port);
     }
 
     /// `host;port` as DeepStream's conn-str.
