@@ -1,12 +1,13 @@
 #![allow(unused_doc_comments)]
 //! rsvision: real-time video analytics elements for GStreamer.
 //!
-//! The plugin `rsvision` registers `rsinfer`, `rsoverlay` and `rsmsgbroker`. Shared code
-//! lives in modules named for what it is: [`detection`] (the metadata contract),
+//! The plugin `rsvision` registers `rsinfer`, `rsoverlay`, `rsmsgbroker` and `rssmartrecord`.
+//! Shared code lives in modules named for what it is: [`detection`] (the metadata contract),
 //! [`preprocess`] (frame to tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX
 //! Runtime loading and session sharing), [`kserve`] (KServe v2 client), [`draw`] (drawing
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
-//! [`keyfile`] (DeepStream's configuration file format).
+//! [`keyfile`] (DeepStream's configuration file format), [`smartrecord`] (GOP cache,
+//! recording commands).
 
 use gst::glib;
 
@@ -21,12 +22,15 @@ pub mod preprocess;
 pub mod rsinfer;
 pub mod rsmsgbroker;
 pub mod rsoverlay;
+pub mod rssmartrecord;
+pub mod smartrecord;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     rsinfer::register(plugin)?;
     rsoverlay::register(plugin)?;
     rsmsgbroker::register(plugin)?;
+    rssmartrecord::register(plugin)?;
     Ok(())
 }
 
