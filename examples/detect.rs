@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --example detect -- [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet]
 //!     [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS]
+//!     [--events FILE.jsonl] [--clips DIR] [--clip-at SECONDS]
 //! ```
 //!
 //! VIDEO defaults to `data/sample-shapes.mp4` and MODEL to `models/rsvision-shapes.onnx`.
@@ -14,6 +15,13 @@
 //! `--annotate FILE.mp4` draws the detections with rsoverlay and writes the annotated video
 //! (H.264 in MP4); `--snapshot FILE.png` saves the annotated frame at `--snapshot-at`
 //! seconds (default 3) as PNG.
+//! `--events FILE.jsonl` publishes the detections with rsmsgbroker as DeepStream-schema JSON
+//! (every 30th frame, DeepStream's default) to that file (`conn-str=file://...`; a Kafka
+//! `conn-str` works the same way). `--clips DIR` puts rssmartrecord on the encoded stream
+//! (`filesrc ! parsebin ! rssmartrecord ! decodebin`, so VIDEO must be H.264 or H.265) and
+//! records one event clip, from 2 s before to 3 s after the first frame at or after
+//! `--clip-at` seconds (default 5) that has detections, as an application would on its own
+//! event; the `rssmartrecord-done` message is printed.
 //! The pipeline is `filesrc ! decodebin ! rsinfer ! appsink` (with `--annotate` or
 //! `--snapshot`: `rsinfer ! rsoverlay ! tee`, one branch to the appsink, one to
 //! `x264enc ! mp4mux ! filesink`); the plugin is registered
@@ -49,12 +57,16 @@ struct Summary {
 
 fn main() -> Result<(), Box<dyn Error>> {
     const USAGE: &str = "usage: detect [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet] \
-                         [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS]";
+                         [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS] \
+                         [--events FILE.jsonl] [--clips DIR] [--clip-at SECONDS]";
     let mut positional = Vec::new();
     let mut jsonl = None;
     let mut annotate: Option<String> = None;
     let mut snapshot: Option<String> = None;
     let mut snapshot_at = 3.0f64;
+    let mut events: Option<String> = None;
+    let mut clips: Option<String> = None;
+    let mut clip_at = 5.0f64;
     let mut quiet = false;
     let mut conf: Option<f32> = None;
     let mut args = std::env::args().skip(1);
@@ -64,6 +76,14 @@ fn main() -> Result<(), Box<dyn Error>> {
             "--quiet" => quiet = true,
             "--annotate" => annotate = Some(args.next().ok_or(USAGE)?),
             "--snapshot" => snapshot = Some(args.next().ok_or(USAGE)?),
+            "--events" => events = Some(args.next().ok_or(USAGE)?),
+            "--clips" => clips = Some(args.next().ok_or(USAGE)?),
+            "--clip-at" => {
+                let v = args.next().ok_or(USAGE)?;
+                clip_at = v
+                    .parse()
+                    .map_err(|_| format!("--clip-at {v}: not a number"))?;
+            }
             "--snapshot-at" => {
                 let v = args.next().ok_or(USAGE)?;
                 snapshot_at = v
@@ -112,6 +132,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     // Properties are set on the elements rather than written into the launch line, so that
     // file names need no quoting. A file is not live: every frame is inferred (rsinfer's
     // QoS only lets late frames pass without inference in live or clock-synced pipelines).
+    let source = if clips.is_some() {
+        "filesrc name=src ! parsebin ! rssmartrecord name=record sensor-id=demo-cam ! decodebin"
+    } else {
+        "filesrc name=src ! decodebin"
+    };
+    let broker = if events.is_some() {
+        " ! rsmsgbroker name=broker sensor-id=demo-cam"
+    } else {
+        ""
+    };
     let description = if annotate.is_some() || snapshot.is_some() {
         let encode = if annotate.is_some() {
             "t. ! queue ! x264enc speed-preset=faster ! mp4mux ! filesink name=out"
@@ -122,12 +152,12 @@ fn main() -> Result<(), Box<dyn Error>> {
         // pipeline prerolls, x264enc takes dozens of frames before its first output, and a
         // full queue in front of the prerolled appsink would block the tee before that.
         format!(
-            "filesrc name=src ! decodebin ! rsinfer name=infer ! rsoverlay ! tee name=t \
+            "{source} ! rsinfer name=infer{broker} ! rsoverlay ! tee name=t \
              t. ! queue max-size-bytes=0 max-size-buffers=0 max-size-time=10000000000 ! \
              appsink name=sink sync=false {encode}"
         )
     } else {
-        "filesrc name=src ! decodebin ! rsinfer name=infer ! appsink name=sink sync=false".into()
+        format!("{source} ! rsinfer name=infer{broker} ! appsink name=sink sync=false")
     };
     let pipeline = gst::parse::launch(&description)?
         .downcast::<gst::Pipeline>()
@@ -149,6 +179,43 @@ fn main() -> Result<(), Box<dyn Error>> {
     infer.set_property("model-location", &model);
     if let Some(conf) = conf {
         infer.set_property("conf-threshold", conf);
+    }
+    if let Some(path) = &events {
+        let path = std::path::absolute(path)?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        // The file transport appends: start from an empty file.
+        let _ = std::fs::remove_file(&path);
+        pipeline
+            .by_name("broker")
+            .ok_or("no rsmsgbroker")?
+            .set_property("conn-str", format!("file://{}", path.display()));
+    }
+    if let Some(dir) = &clips {
+        std::fs::create_dir_all(dir)?;
+        let record = pipeline.by_name("record").ok_or("no rssmartrecord")?;
+        record.set_property("location", dir);
+        // The application's "event": the first frame with detections at or after --clip-at.
+        // It asks rssmartrecord for a clip from 2 s before to 3 s after that frame.
+        let asked = std::sync::atomic::AtomicBool::new(false);
+        let src_pad = infer.static_pad("src").ok_or("no rsinfer src pad")?;
+        src_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buffer) = info.buffer() {
+                let due = buffer.pts().is_some_and(|t| t.seconds_f64() >= clip_at);
+                if due
+                    && gstrsvision::detection::count(buffer) > 0
+                    && !asked.swap(true, std::sync::atomic::Ordering::SeqCst)
+                {
+                    let id = record.emit_by_name::<u32>("start-recording", &[&2.0f64, &3.0f64]);
+                    println!(
+                        "event at {}: start-recording(2 s before, 3 s after) -> session {id}",
+                        buffer.pts().display()
+                    );
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
     }
     let sink = pipeline
         .by_name("sink")
@@ -241,6 +308,31 @@ fn main() -> Result<(), Box<dyn Error>> {
                 ));
                 break;
             }
+            gst::MessageView::Element(e)
+                if e.structure()
+                    .is_some_and(|s| s.name() == "rssmartrecord-done") =>
+            {
+                let s = e.structure().expect("checked");
+                let get = |k: &str| {
+                    s.value(k)
+                        .ok()
+                        .and_then(|v| v.serialize().ok())
+                        .map(|v| v.to_string())
+                        .unwrap_or_default()
+                };
+                println!(
+                    "clip: {}/{} ({} ms, {} to {}, {}x{} {}, ended by {})",
+                    get("dirpath"),
+                    get("filename"),
+                    get("duration-ms"),
+                    get("start-time"),
+                    get("end-time"),
+                    get("width"),
+                    get("height"),
+                    get("codec"),
+                    get("reason")
+                );
+            }
             gst::MessageView::Warning(w) => eprintln!(
                 "warning from {}: {}",
                 w.src().map(|s| s.path_string()).unwrap_or_default(),
@@ -250,6 +342,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     }
     let elapsed = started.elapsed();
+    let broker_stats = pipeline
+        .by_name("broker")
+        .map(|b| b.property::<gst::Structure>("stats"));
     pipeline.set_state(gst::State::Null)?;
     result?;
     if let Some(out) = jsonl.lock().unwrap().as_mut() {
@@ -265,6 +360,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     if let Some(path) = &annotate {
         println!("annotated video: {path}");
+    }
+    if let (Some(path), Some(stats)) = (&events, broker_stats) {
+        println!("events: {path} ({stats})");
     }
 
     let s = summary.lock().unwrap();
