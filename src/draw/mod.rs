@@ -20,6 +20,7 @@ pub mod canvas;
 pub mod style;
 pub mod text;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use canvas::{Canvas, Paint, Rect};
@@ -77,16 +78,30 @@ pub fn label_rect(b: Rect, size: (i32, i32), frame_w: i32, frame_h: i32) -> Rect
     Rect::with_size(x, y, w, h)
 }
 
-/// Draws detections on frames; keeps the glyph cache between frames.
+/// Draws detections on frames; keeps the glyph cache and the colours converted to the
+/// frame's colorimetry between frames.
 pub struct Renderer {
     glyphs: GlyphCache,
+    colorimetry: Colorimetry,
+    paints: HashMap<[u8; 3], Paint>,
 }
 
 impl Renderer {
     pub fn new(font: Arc<Font>, font_size: u32) -> Self {
         Renderer {
             glyphs: GlyphCache::new(font, font_size as f32),
+            colorimetry: Colorimetry::default(),
+            paints: HashMap::new(),
         }
+    }
+
+    /// `rgb` converted for the current colorimetry (once per colour and caps).
+    fn paint(&mut self, rgb: [u8; 3]) -> Paint {
+        let colorimetry = self.colorimetry;
+        *self
+            .paints
+            .entry(rgb)
+            .or_insert_with(|| Paint::new(rgb, colorimetry))
     }
 
     /// The glyph cache (for tests and statistics).
@@ -117,12 +132,12 @@ impl Renderer {
         rect: Rect,
         text: &str,
         background: [u8; 3],
-        colorimetry: Colorimetry,
         font_size: u32,
     ) {
         let (px, py) = label_padding(font_size);
-        canvas.fill_rect(rect, Paint::new(background, colorimetry));
-        let fg = Paint::new(style::text_color(background), colorimetry);
+        let bg = self.paint(background);
+        canvas.fill_rect(rect, bg);
+        let fg = self.paint(style::text_color(background));
         let baseline = rect.y0 + py + self.glyphs.ascent();
         self.glyphs.draw(canvas, rect.x0 + px, baseline, text, fg);
     }
@@ -139,6 +154,10 @@ impl Renderer {
         stats: Option<&str>,
     ) -> usize {
         self.ensure_size(style.font_size);
+        if colorimetry != self.colorimetry {
+            self.colorimetry = colorimetry;
+            self.paints.clear();
+        }
         let (fw, fh) = (canvas.width(), canvas.height());
 
         for det in detections.iter().filter(|d| style.blurs(d)) {
@@ -156,7 +175,7 @@ impl Renderer {
             }
             drawn += 1;
             if lw > 0 {
-                let paint = Paint::new(style.colors.color(det), colorimetry);
+                let paint = self.paint(style.colors.color(det));
                 for r in outline_rects(b, lw) {
                     canvas.fill_rect(r, paint);
                 }
@@ -174,20 +193,13 @@ impl Renderer {
             let size = self.label_size(&text, style.font_size);
             let rect = label_rect(b, size, fw, fh);
             let color = style.colors.color(det);
-            self.draw_label(canvas, rect, &text, color, colorimetry, style.font_size);
+            self.draw_label(canvas, rect, &text, color, style.font_size);
         }
 
         if let Some(stats) = stats {
             let size = self.label_size(stats, style.font_size);
             let rect = Rect::with_size(0, 0, size.0, size.1);
-            self.draw_label(
-                canvas,
-                rect,
-                stats,
-                STATS_BACKGROUND,
-                colorimetry,
-                style.font_size,
-            );
+            self.draw_label(canvas, rect, stats, STATS_BACKGROUND, style.font_size);
         }
         drawn
     }
