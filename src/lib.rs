@@ -7,7 +7,7 @@
 //! Runtime loading and session sharing), [`kserve`] (KServe v2 client), [`draw`] (drawing
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
 //! [`keyfile`] (DeepStream's configuration file format), [`smartrecord`] (GOP cache,
-//! recording commands).
+//! recording commands), [`video`] (raw formats and pad templates the elements share).
 
 use gst::glib;
 
@@ -24,6 +24,7 @@ pub mod rsmsgbroker;
 pub mod rsoverlay;
 pub mod rssmartrecord;
 pub mod smartrecord;
+pub mod video;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

@@ -73,9 +73,8 @@ use super::{Backend, ExecutionProvider, ModelType, Resize};
 use crate::detection::{self, Detection};
 use crate::kserve;
 use crate::onnx::{self, LoadError, Model, ModelOptions, Provider};
-use crate::preprocess::{
-    Colorimetry, FrameData, Letterbox, PixelFormat, Preprocessor, ResizeMode, YuvMatrix,
-};
+use crate::preprocess::{FrameData, Letterbox, Preprocessor, ResizeMode};
+use crate::video;
 use crate::yolo::{self, DecodeScratch, Layout, LayoutHint};
 
 // Lock order: `settings` and `qos` are leaf locks, taken alone and released at once;
@@ -1502,36 +1501,8 @@ impl ElementImpl for RsInfer {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list([
-                    gst_video::VideoFormat::I420,
-                    gst_video::VideoFormat::Nv12,
-                    gst_video::VideoFormat::Rgb,
-                    gst_video::VideoFormat::Bgr,
-                    gst_video::VideoFormat::Rgba,
-                    gst_video::VideoFormat::Bgra,
-                    gst_video::VideoFormat::Rgbx,
-                    gst_video::VideoFormat::Bgrx,
-                ])
-                .build();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid template"),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .expect("valid template"),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| video::filter_pad_templates(&video::raw_caps()));
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -1655,27 +1626,12 @@ impl BaseTransformImpl for RsInfer {
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
         let info = gst_video::VideoInfo::from_caps(incaps)
             .map_err(|_| gst::loggable_error!(CAT, "Invalid caps {}", incaps))?;
-        let format = match info.format() {
-            gst_video::VideoFormat::I420 => PixelFormat::I420,
-            gst_video::VideoFormat::Nv12 => PixelFormat::Nv12,
-            gst_video::VideoFormat::Rgb => PixelFormat::Rgb,
-            gst_video::VideoFormat::Bgr => PixelFormat::Bgr,
-            gst_video::VideoFormat::Rgba => PixelFormat::Rgba,
-            gst_video::VideoFormat::Bgra => PixelFormat::Bgra,
-            gst_video::VideoFormat::Rgbx => PixelFormat::Rgbx,
-            gst_video::VideoFormat::Bgrx => PixelFormat::Bgrx,
-            other => return Err(gst::loggable_error!(CAT, "Unsupported format {:?}", other)),
-        };
+        let format = video::pixel_format(info.format())
+            .ok_or_else(|| gst::loggable_error!(CAT, "Unsupported format {:?}", info.format()))?;
         if info.width() == 0 || info.height() == 0 {
             return Err(gst::loggable_error!(CAT, "Empty frame size in {}", incaps));
         }
-        let colorimetry = info.colorimetry();
-        let matrix = match colorimetry.matrix() {
-            gst_video::VideoColorMatrix::Bt709 => YuvMatrix::Bt709,
-            gst_video::VideoColorMatrix::Bt2020 => YuvMatrix::Bt2020,
-            _ => YuvMatrix::Bt601,
-        };
-        let full_range = colorimetry.range() == gst_video::VideoColorRange::Range0_255;
+        let colorimetry = video::colorimetry(&info);
 
         let mut guard = self.state.lock().unwrap();
         let Some(state) = guard.as_mut() else {
@@ -1688,7 +1644,7 @@ impl BaseTransformImpl for RsInfer {
             state.input_width,
             state.input_height,
             state.resize,
-            Colorimetry { matrix, full_range },
+            colorimetry,
         );
         state.tensor.clear();
         state.tensor.resize(pre.tensor_len(), 0.0);

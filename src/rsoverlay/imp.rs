@@ -46,7 +46,8 @@ use gst_video::prelude::*;
 
 use crate::detection;
 use crate::draw::{self, Canvas, ClassSet, ColorMap, Renderer, Style};
-use crate::preprocess::{Colorimetry, PixelFormat, YuvMatrix};
+use crate::preprocess::{Colorimetry, PixelFormat};
+use crate::video;
 
 // Lock order: `settings` is a leaf lock, taken alone and released at once; `state` is only
 // taken by the streaming thread and start/stop/set_caps. No lock is held while posting.
@@ -321,32 +322,8 @@ impl ElementImpl for RsOverlay {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new()
-                .format_list([
-                    gst_video::VideoFormat::I420,
-                    gst_video::VideoFormat::Nv12,
-                    gst_video::VideoFormat::Rgb,
-                    gst_video::VideoFormat::Bgr,
-                    gst_video::VideoFormat::Rgba,
-                    gst_video::VideoFormat::Bgra,
-                    gst_video::VideoFormat::Rgbx,
-                    gst_video::VideoFormat::Bgrx,
-                ])
-                .build();
-            ["src", "sink"]
-                .into_iter()
-                .map(|name| {
-                    let dir = if name == "src" {
-                        gst::PadDirection::Src
-                    } else {
-                        gst::PadDirection::Sink
-                    };
-                    gst::PadTemplate::new(name, dir, gst::PadPresence::Always, &caps)
-                        .expect("valid template")
-                })
-                .collect()
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| video::filter_pad_templates(&video::raw_caps()));
         PAD_TEMPLATES.as_ref()
     }
 }
@@ -408,26 +385,9 @@ impl BaseTransformImpl for RsOverlay {
     fn set_caps(&self, incaps: &gst::Caps, _outcaps: &gst::Caps) -> Result<(), gst::LoggableError> {
         let info = gst_video::VideoInfo::from_caps(incaps)
             .map_err(|_| gst::loggable_error!(CAT, "Invalid caps {}", incaps))?;
-        let format = match info.format() {
-            gst_video::VideoFormat::I420 => PixelFormat::I420,
-            gst_video::VideoFormat::Nv12 => PixelFormat::Nv12,
-            gst_video::VideoFormat::Rgb => PixelFormat::Rgb,
-            gst_video::VideoFormat::Bgr => PixelFormat::Bgr,
-            gst_video::VideoFormat::Rgba => PixelFormat::Rgba,
-            gst_video::VideoFormat::Bgra => PixelFormat::Bgra,
-            gst_video::VideoFormat::Rgbx => PixelFormat::Rgbx,
-            gst_video::VideoFormat::Bgrx => PixelFormat::Bgrx,
-            other => return Err(gst::loggable_error!(CAT, "Unsupported format {:?}", other)),
-        };
-        let c = info.colorimetry();
-        let colorimetry = Colorimetry {
-            matrix: match c.matrix() {
-                gst_video::VideoColorMatrix::Bt709 => YuvMatrix::Bt709,
-                gst_video::VideoColorMatrix::Bt2020 => YuvMatrix::Bt2020,
-                _ => YuvMatrix::Bt601,
-            },
-            full_range: c.range() == gst_video::VideoColorRange::Range0_255,
-        };
+        let format = video::pixel_format(info.format())
+            .ok_or_else(|| gst::loggable_error!(CAT, "Unsupported format {:?}", info.format()))?;
+        let colorimetry = video::colorimetry(&info);
         let mut guard = self.state.lock().unwrap();
         let Some(state) = guard.as_mut() else {
             return Err(gst::loggable_error!(CAT, "Caps before start"));
