@@ -365,13 +365,24 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("events: {path} ({stats})");
     }
 
+    let mut work = vec!["decode", "detection"];
+    if events.is_some() {
+        work.push("events");
+    }
+    if annotate.is_some() || snapshot.is_some() {
+        work.push("drawing");
+    }
+    if annotate.is_some() {
+        work.push("H.264 encoding");
+    }
     let s = summary.lock().unwrap();
     println!(
-        "\n{} frames, {} with detections, {:.1} s: {:.1} frames/s (decode + detection)",
+        "\n{} frames, {} with detections, {:.1} s: {:.1} frames/s ({})",
         s.frames,
         s.frames_with_detections,
         elapsed.as_secs_f64(),
-        s.frames as f64 / elapsed.as_secs_f64()
+        s.frames as f64 / elapsed.as_secs_f64(),
+        work.join(" + ")
     );
     println!(
         "{:>12} {:>10} {:>8} {:>9} {:>9}",
