@@ -6,8 +6,8 @@
 //! [`preprocess`] (frame to tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX
 //! Runtime loading and session sharing), [`kserve`] (KServe v2 client), [`draw`] (drawing
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
-//! [`keyfile`] (DeepStream's configuration file format), [`smartrecord`] (GOP cache,
-//! recording commands).
+//! [`keyfile`] (DeepStream's configuration file format), [`utc`] (ISO-8601 UTC times),
+//! [`smartrecord`] (GOP cache, recording commands).
 
 use gst::glib;
 
@@ -24,6 +24,7 @@ pub mod rsmsgbroker;
 pub mod rsoverlay;
 pub mod rssmartrecord;
 pub mod smartrecord;
+pub mod utc;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {

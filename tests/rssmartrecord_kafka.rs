@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{init, TempDir};
 use gst::prelude::*;
-use gstrsvision::smartrecord::time::{format_iso8601, now_ms, parse_iso8601};
+use gstrsvision::utc::{format_iso8601, now_ms, parse_iso8601};
 use smartrecord_util::broker::{produce, Broker};
 use smartrecord_util::*;
 

@@ -79,7 +79,7 @@ use crate::smartrecord::cache::GopCache;
 use crate::smartrecord::command::{self, Kind};
 use crate::smartrecord::nal::{self, Codec};
 use crate::smartrecord::naming::{self, NameParts};
-use crate::smartrecord::time::{format_iso8601, now_ms};
+use crate::utc::{format_iso8601, now_ms};
 
 // Lock order: `settings` and `writers` are leaf locks, taken alone and released at once.
 // `state` is taken alone. No lock is held while posting a message, emitting a signal or pushing; writer and
