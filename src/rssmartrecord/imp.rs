@@ -40,7 +40,10 @@
  *   and the completion message says `start-truncated=true`. Bad commands (malformed JSON,
  *   wrong types, unknown command, end before start, times far in the future) are warnings;
  *   the stream goes on. An element message `rssmartrecord-consumer-ready` (`topic`) is
- *   posted once the consumer has its partitions.
+ *   posted once the consumer has its partitions. Kafka settings: `proto-cfg` (`;`-separated
+ *   librdkafka `key=value`, e.g. TLS and SASL, applied last) and `broker-config`, a
+ *   DeepStream `cfg_kafka.txt` (`[message-broker]` with `proto-cfg`, `consumer-proto-cfg`,
+ *   `consumer-group-id`); secret values (passwords, keys) never reach a log or message.
  *
  * When a clip is finished an element message `rssmartrecord-done` is posted and the signal
  * `recording-done (GstStructure)` emitted, with: `session-id` (guint), `sensor-id`,
@@ -75,6 +78,7 @@ use gst_base::subclass::prelude::*;
 use super::commands::{self, CommandConsumer, Event};
 use super::writer::{self, ClipReport, WriterMsg, WriterParams};
 use super::Container;
+use crate::kafka;
 use crate::smartrecord::cache::GopCache;
 use crate::smartrecord::command::{self, Kind};
 use crate::smartrecord::nal::{self, Codec};
@@ -122,6 +126,7 @@ struct Settings {
     topic: Option<String>,
     consumer_group_id: Option<String>,
     proto_cfg: Option<String>,
+    broker_config: Option<String>,
 }
 
 impl Default for Settings {
@@ -140,6 +145,7 @@ impl Default for Settings {
             topic: None,
             consumer_group_id: None,
             proto_cfg: None,
+            broker_config: None,
         }
     }
 }
@@ -818,7 +824,12 @@ impl ObjectImpl for RsSmartRecord {
                     .build(),
                 glib::ParamSpecString::builder("proto-cfg")
                     .nick("Kafka options")
-                    .blurb("Extra librdkafka consumer settings, \"key=value;key=value\"")
+                    .blurb("Extra librdkafka consumer settings, \"key=value;key=value\", applied last; secrets are never logged")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("broker-config")
+                    .nick("Broker configuration file")
+                    .blurb("DeepStream broker file ([message-broker]: proto-cfg, consumer-proto-cfg, consumer-group-id)")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt64::builder("cache-bytes")
@@ -914,6 +925,7 @@ impl ObjectImpl for RsSmartRecord {
             "topic" => s.topic = value.get().expect("type checked"),
             "consumer-group-id" => s.consumer_group_id = value.get().expect("type checked"),
             "proto-cfg" => s.proto_cfg = value.get().expect("type checked"),
+            "broker-config" => s.broker_config = value.get().expect("type checked"),
             _ => unimplemented!(),
         }
     }
@@ -952,6 +964,7 @@ impl ObjectImpl for RsSmartRecord {
             "topic" => s.topic.to_value(),
             "consumer-group-id" => s.consumer_group_id.to_value(),
             "proto-cfg" => s.proto_cfg.to_value(),
+            "broker-config" => s.broker_config.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -1064,36 +1077,44 @@ impl BaseTransformImpl for RsSmartRecord {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
         {
-            let (servers, conn_topic) = commands::parse_conn_str(conn)
-                .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
-            let topic = settings
-                .topic
-                .clone()
-                .filter(|t| !t.is_empty())
-                .or(conn_topic)
-                .ok_or_else(|| {
+            let file = match settings.broker_config.as_deref().filter(|c| !c.is_empty()) {
+                Some(path) => kafka::BrokerConfig::load(Path::new(path)).map_err(|e| {
                     gst::error_msg!(
                         gst::ResourceError::Settings,
-                        ("conn-str is set but no topic: set topic or use \"host;port;topic\"")
+                        ("Invalid broker config: {}", e)
                     )
-                })?;
-            let group = settings
-                .consumer_group_id
-                .clone()
-                .filter(|g| !g.is_empty())
-                .unwrap_or_else(|| {
-                    format!(
-                        "{DEFAULT_CONSUMER_GROUP_PREFIX}{}",
-                        naming::sanitize(&settings.sensor_id)
-                    )
-                });
+                })?,
+                None => kafka::BrokerConfig::default(),
+            };
+            let default_group = format!(
+                "{DEFAULT_CONSUMER_GROUP_PREFIX}{}",
+                naming::sanitize(&settings.sensor_id)
+            );
+            let plan = commands::plan(
+                conn,
+                settings.topic.as_deref(),
+                settings.consumer_group_id.as_deref(),
+                settings.proto_cfg.as_deref(),
+                &file,
+                &default_group,
+            )
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
+            gst::info!(
+                CAT,
+                imp = self,
+                "consuming commands from {} topic {} group {}, settings: {}",
+                plan.servers,
+                plan.topic,
+                plan.group_id,
+                kafka::redacted(&plan.settings)
+            );
             let weak = self.obj().downgrade();
             consumer = Some(
                 CommandConsumer::start(
-                    &servers,
-                    &topic,
-                    &group,
-                    settings.proto_cfg.as_deref(),
+                    &plan.servers,
+                    &plan.topic,
+                    &plan.group_id,
+                    plan.settings,
                     move |ev| {
                         if let Some(el) = weak.upgrade() {
                             el.imp().handle_event(ev);
@@ -1101,11 +1122,6 @@ impl BaseTransformImpl for RsSmartRecord {
                     },
                 )
                 .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?,
-            );
-            gst::info!(
-                CAT,
-                imp = self,
-                "consuming commands from {servers} topic {topic} group {group}"
             );
         }
         *self.state.lock().unwrap() = Some(State {
