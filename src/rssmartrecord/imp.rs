@@ -1077,15 +1077,13 @@ impl BaseTransformImpl for RsSmartRecord {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
         {
-            let file = match settings.broker_config.as_deref().filter(|c| !c.is_empty()) {
-                Some(path) => kafka::BrokerConfig::load(Path::new(path)).map_err(|e| {
+            let file = kafka::BrokerConfig::load_if_set(settings.broker_config.as_deref())
+                .map_err(|e| {
                     gst::error_msg!(
                         gst::ResourceError::Settings,
                         ("Invalid broker config: {}", e)
                     )
-                })?,
-                None => kafka::BrokerConfig::default(),
-            };
+                })?;
             let default_group = format!(
                 "{DEFAULT_CONSUMER_GROUP_PREFIX}{}",
                 naming::sanitize(&settings.sensor_id)
