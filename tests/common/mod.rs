@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod rtsp;
 
 use std::path::PathBuf;
 use std::sync::Once;
