@@ -480,17 +480,13 @@ fn depayloaded_stream_before_decoder_and_rsinfer() {
     ));
     let sr = pipeline.by_name("sr").unwrap();
     let done = DoneWatcher::new(&sr);
-    let decoded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let decoded2 = decoded.clone();
-    pipeline
-        .by_name("sink")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            decoded2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        });
+    let decoded = common::count_buffers(
+        &pipeline
+            .by_name("sink")
+            .unwrap()
+            .static_pad("sink")
+            .unwrap(),
+    );
     let passed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let passed2 = passed.clone();
     sr.static_pad("src")

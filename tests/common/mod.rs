@@ -56,6 +56,18 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// Counts the buffers that pass `pad` (a probe that lets them through).
+pub fn count_buffers(pad: &gst::Pad) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use gst::prelude::*;
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        gst::PadProbeReturn::Ok
+    });
+    count
+}
+
 /// A fresh temporary directory under the target directory, removed on drop.
 pub struct TempDir(pub PathBuf);
 
