@@ -11,8 +11,6 @@ use gst::prelude::*;
 
 use crate::common;
 
-pub mod broker;
-
 pub const FPS: u64 = 25;
 pub const FRAME_NS: u64 = 1_000_000_000 / FPS;
 
