@@ -54,7 +54,8 @@
  * (guint64), `reason` ("end", "default-duration", "max-duration", "stop", "eos",
  * "caps-changed", "flush", "stopped", "writer-too-slow", "error"), `complete` (gboolean:
  * the muxer finalised the file) and, on trouble, `error` (string). A clip that could not be
- * written at all is removed and the message says `file-kept=false`.
+ * written at all (or, cut off, holds no complete fragment) is removed and the message says
+ * `file-kept=false`.
  *
  * ## Example launch line
  * ```text
