@@ -367,17 +367,7 @@ fn tansu_crash_and_restart() {
 #[test]
 fn broker_config_file_with_sasl_credentials() {
     init();
-    let logged = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let l2 = logged.clone();
-    gst::log::set_threshold_for_name("rssmartrecord", gst::DebugLevel::Info);
-    gst::log::set_active(true);
-    let f = gst::log::add_log_function(move |cat, _lvl, _file, _fn, _line, _obj, msg| {
-        if cat.name() == "rssmartrecord" {
-            if let Some(m) = msg.get() {
-                l2.lock().unwrap().push_str(&format!("{m}\n"));
-            }
-        }
-    });
+    let capture = common::LogCapture::start("rssmartrecord", gst::DebugLevel::Info);
 
     let mut broker = Broker::start();
     let topic = "svr-secure";
@@ -437,9 +427,7 @@ fn broker_config_file_with_sasl_credentials() {
     texts.extend(refused);
     drop(l);
 
-    gst::log::remove_log_function(f);
-    gst::log::unset_threshold_for_name("rssmartrecord");
-    let log = logged.lock().unwrap().clone();
+    let log = capture.finish();
     assert!(
         log.contains("group svr-group, settings: security.protocol=SASL_PLAINTEXT;sasl.mechanisms=SCRAM-SHA-512;sasl.username=alice;sasl.password=[redacted]"),
         "settings not logged:\n{log}"

@@ -68,6 +68,53 @@ pub fn count_buffers(pad: &gst::Pad) -> std::sync::Arc<std::sync::atomic::Atomic
     count
 }
 
+/// Collects every GStreamer debug log line (all categories, with `category` raised to
+/// `level`) until dropped: for checking what reaches the log (e.g. never a secret).
+pub struct LogCapture {
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    function: Option<gst::log::DebugLogFunction>,
+    category: String,
+}
+
+impl LogCapture {
+    pub fn start(category: &str, level: gst::DebugLevel) -> Self {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let t = text.clone();
+        gst::log::set_threshold_for_name(category, level);
+        gst::log::set_active(true);
+        let function =
+            gst::log::add_log_function(move |_cat, _lvl, _file, _fn, _line, _obj, msg| {
+                if let Some(m) = msg.get() {
+                    t.lock().unwrap().push_str(&format!("{m}\n"));
+                }
+            });
+        LogCapture {
+            text,
+            function: Some(function),
+            category: category.to_string(),
+        }
+    }
+
+    /// Stops collecting and returns what was logged.
+    pub fn finish(mut self) -> String {
+        self.stop();
+        self.text.lock().unwrap().clone()
+    }
+
+    fn stop(&mut self) {
+        if let Some(f) = self.function.take() {
+            gst::log::remove_log_function(f);
+            gst::log::unset_threshold_for_name(&self.category);
+        }
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// A fresh temporary directory under the target directory, removed on drop.
 pub struct TempDir(pub PathBuf);
 
