@@ -340,7 +340,9 @@ fn tansu_crash_and_restart() {
     broker.restart();
 
     // The first command after the restart may race the consumer's reconnection: send
-    // until one is acted on (each is a separate clip request; the first one wins).
+    // until one is acted on. Commands sent while it reconnects may all arrive at once and
+    // each record a clip of its own (written in parallel, so they may finish in any order):
+    // any session after the first one proves the consumer came back.
     let deadline = Instant::now() + Duration::from_secs(60);
     let d = loop {
         command_around_now(&producer, topic, "cam7", 1000, 500);
@@ -352,7 +354,7 @@ fn tansu_crash_and_restart() {
             "no clip within 60 s of the restart"
         );
     };
-    assert_eq!(d.get::<u32>("session-id").unwrap(), 2);
+    assert!(d.get::<u32>("session-id").unwrap() >= 2, "{d}");
     assert!(d.get::<bool>("complete").unwrap());
     let (n, err) = decode(&clip_path(&d));
     assert_eq!(err, None);
