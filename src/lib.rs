@@ -6,8 +6,9 @@
 //! [`preprocess`] (frame to tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX
 //! Runtime loading and session sharing), [`kserve`] (KServe v2 client), [`draw`] (drawing
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
-//! [`keyfile`] (DeepStream's configuration file format), [`smartrecord`] (GOP cache,
-//! recording commands), [`video`] (raw formats and pad templates the elements share).
+//! [`keyfile`] (DeepStream's configuration file format), [`utc`] (ISO-8601 UTC times),
+//! [`smartrecord`] (GOP cache, recording commands), [`video`] (raw formats and pad templates
+//! the elements share).
 
 use gst::glib;
 
@@ -24,6 +25,7 @@ pub mod rsmsgbroker;
 pub mod rsoverlay;
 pub mod rssmartrecord;
 pub mod smartrecord;
+pub mod utc;
 pub mod video;
 pub mod yolo;
 

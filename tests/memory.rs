@@ -15,7 +15,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -255,19 +255,13 @@ fn start_stop_releases_sessions() {
             pad.link(&parse_sink).expect("qtdemux links to h264parse");
         }
     });
-    let frames = Arc::new(AtomicUsize::new(0));
-    {
-        let frames = frames.clone();
-        pipeline
+    let frames = common::count_buffers(
+        &pipeline
             .by_name("sink")
             .unwrap()
             .static_pad("sink")
-            .unwrap()
-            .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-                frames.fetch_add(1, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            });
-    }
+            .unwrap(),
+    );
     let bus = pipeline.bus().unwrap();
     let started = Instant::now();
     let mut rss = Vec::new();

@@ -615,14 +615,7 @@ fn a_file_pipeline_slower_than_real_time_infers_every_frame() {
         model.display()
     ));
     let sink = pipeline.by_name("sink").unwrap();
-    let buffers = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let b = buffers.clone();
-    sink.static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            b.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            gst::PadProbeReturn::Ok
-        });
+    let buffers = common::count_buffers(&sink.static_pad("sink").unwrap());
     let bus = pipeline.bus().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut inferred = 0;

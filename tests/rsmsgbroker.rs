@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
@@ -383,15 +382,7 @@ fn deepstream_sample_msgconv_file() {
 #[test]
 fn sasl_ssl_settings_and_secrets_never_logged() {
     init();
-    let logged = Arc::new(Mutex::new(String::new()));
-    let l2 = logged.clone();
-    gst::log::set_threshold_for_name("rsmsgbroker", gst::DebugLevel::Log);
-    gst::log::set_active(true);
-    let f = gst::log::add_log_function(move |_cat, _lvl, _file, _fn, _line, _obj, msg| {
-        if let Some(m) = msg.get() {
-            l2.lock().unwrap().push_str(&format!("{m}\n"));
-        }
-    });
+    let capture = common::LogCapture::start("rsmsgbroker", gst::DebugLevel::Log);
     let port = broker::free_port();
     let run = Run::new(&format!(
         "conn-str=127.0.0.1;{port};t frame-interval=1 flush-timeout=200 proto-cfg=\"security.protocol=SASL_SSL;sasl.mechanisms=SCRAM-SHA-512;sasl.username=alice;sasl.password=hunter2secret;ssl.key.password=k3ypass\""
@@ -400,9 +391,7 @@ fn sasl_ssl_settings_and_secrets_never_logged() {
     run.push(0, &[det(0, "person", None)]);
     let mut texts = run.finish(Duration::from_secs(10));
     texts.extend(run.stop());
-    gst::log::remove_log_function(f);
-    gst::log::unset_threshold_for_name("rsmsgbroker");
-    let log = logged.lock().unwrap().clone();
+    let log = capture.finish();
     assert!(
         log.contains("sasl.password=[redacted]"),
         "settings not logged:\n{log}"

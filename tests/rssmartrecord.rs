@@ -150,12 +150,12 @@ fn harness_clip_is_the_requested_interval() {
     let start = d.get::<String>("start-time").unwrap();
     let end = d.get::<String>("end-time").unwrap();
     let (s, e) = (
-        gstrsvision::smartrecord::time::parse_iso8601(&start).unwrap(),
-        gstrsvision::smartrecord::time::parse_iso8601(&end).unwrap(),
+        gstrsvision::utc::parse_iso8601(&start).unwrap(),
+        gstrsvision::utc::parse_iso8601(&end).unwrap(),
     );
     assert!((e - s - d.get::<u64>("duration-ms").unwrap() as i64).abs() <= 1);
     assert!(
-        name.contains(&gstrsvision::smartrecord::time::format_compact(s)),
+        name.contains(&gstrsvision::utc::format_compact(s)),
         "{name} {start}"
     );
     check_clip(&path, expected);
@@ -221,11 +221,8 @@ fn start_older_than_the_cache_is_truncated_and_said() {
     let d = r.done.next(30);
     assert!(d.get::<bool>("start-truncated").unwrap());
     let req =
-        gstrsvision::smartrecord::time::parse_iso8601(&d.get::<String>("requested-start").unwrap())
-            .unwrap();
-    let start =
-        gstrsvision::smartrecord::time::parse_iso8601(&d.get::<String>("start-time").unwrap())
-            .unwrap();
+        gstrsvision::utc::parse_iso8601(&d.get::<String>("requested-start").unwrap()).unwrap();
+    let start = gstrsvision::utc::parse_iso8601(&d.get::<String>("start-time").unwrap()).unwrap();
     assert!(start - req >= 3000, "requested {req}, started {start}");
     // The oldest cached key frame at 8 s with a 2 s cache and 1 s GOPs: 6 s (frame 150).
     check_clip(&clip_path(&d), &reference[150..225]);
@@ -483,17 +480,13 @@ fn depayloaded_stream_before_decoder_and_rsinfer() {
     ));
     let sr = pipeline.by_name("sr").unwrap();
     let done = DoneWatcher::new(&sr);
-    let decoded = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let decoded2 = decoded.clone();
-    pipeline
-        .by_name("sink")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap()
-        .add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-            decoded2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            gst::PadProbeReturn::Ok
-        });
+    let decoded = common::count_buffers(
+        &pipeline
+            .by_name("sink")
+            .unwrap()
+            .static_pad("sink")
+            .unwrap(),
+    );
     let passed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let passed2 = passed.clone();
     sr.static_pad("src")

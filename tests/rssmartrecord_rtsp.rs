@@ -10,81 +10,10 @@ mod smartrecord_util;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::rtsp::Server;
 use common::{init, TempDir};
-use gst::glib;
 use gst::prelude::*;
-use gst_rtsp_server::prelude::*;
 use smartrecord_util::*;
-
-/// An RTSP server serving `video` at `/cam`, its main context on a thread of its own.
-struct Server {
-    server: gst_rtsp_server::RTSPServer,
-    context: glib::MainContext,
-    main_loop: glib::MainLoop,
-    source: Option<glib::SourceId>,
-    thread: Option<std::thread::JoinHandle<()>>,
-    port: i32,
-}
-
-impl Server {
-    fn start(video: &Path) -> Self {
-        let server = gst_rtsp_server::RTSPServer::new();
-        server.set_address("127.0.0.1");
-        server.set_service("0");
-        let factory = gst_rtsp_server::RTSPMediaFactory::new();
-        factory.set_launch(&format!(
-            "( filesrc location=\"{}\" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=-1 )",
-            video.display()
-        ));
-        factory.set_shared(false);
-        server.mount_points().unwrap().add_factory("/cam", factory);
-        let context = glib::MainContext::new();
-        let source = server.attach(Some(&context)).expect("RTSP server listens");
-        let port = server.bound_port();
-        let main_loop = glib::MainLoop::new(Some(&context), false);
-        let thread = {
-            let (context, main_loop) = (context.clone(), main_loop.clone());
-            std::thread::spawn(move || {
-                context
-                    .with_thread_default(|| main_loop.run())
-                    .expect("context acquired");
-            })
-        };
-        Server {
-            server,
-            context,
-            main_loop,
-            source: Some(source),
-            thread: Some(thread),
-            port,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let server = self.server.clone();
-        let main_loop = self.main_loop.clone();
-        let source = self.source.take();
-        let context = self.context.clone();
-        self.context.invoke(move || {
-            server.client_filter(Some(&mut |_, _| gst_rtsp_server::RTSPFilterResult::Remove));
-            if let Some(source) = source.and_then(|id| context.find_source_by_id(&id)) {
-                source.destroy();
-            }
-            main_loop.quit();
-        });
-        if let Some(t) = self.thread.take() {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !t.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            if t.is_finished() {
-                let _ = t.join();
-            }
-        }
-    }
-}
 
 /// The file's encoded frames, in decoding order.
 fn file_frames(video: &Path) -> Vec<Frame> {
@@ -110,8 +39,8 @@ fn rtsp_camera_clip_is_a_run_of_the_source_frames() {
     let server = Server::start(&video);
     let dir = TempDir::new("sr-rtsp");
     let pipeline = common::launch(&format!(
-        "rtspsrc location=rtsp://127.0.0.1:{}/cam latency=200 protocols=tcp ! rtph264depay ! h264parse ! rssmartrecord name=sr location={} sensor-id=cam ! avdec_h264 ! rsinfer model-location={} conf-threshold=0.5 ! fakesink name=sink sync=true",
-        server.port,
+        "rtspsrc location={} latency=200 protocols=tcp ! rtph264depay ! h264parse ! rssmartrecord name=sr location={} sensor-id=cam ! avdec_h264 ! rsinfer model-location={} conf-threshold=0.5 ! fakesink name=sink sync=true",
+        server.url(),
         dir.path().display(),
         common::shapes_model().display()
     ));

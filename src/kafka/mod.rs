@@ -234,6 +234,15 @@ impl BrokerConfig {
             .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
         Self::parse(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
     }
+
+    /// [`BrokerConfig::load`] for an element's `broker-config` property: unset or empty
+    /// gives the defaults.
+    pub fn load_if_set(path: Option<&str>) -> Result<Self, ConfigError> {
+        match path.filter(|p| !p.is_empty()) {
+            Some(p) => Self::load(std::path::Path::new(p)),
+            None => Ok(Self::default()),
+        }
+    }
 }
 
 /// Builds an rdkafka client configuration: `bootstrap.servers`, then `defaults`, then each
@@ -366,6 +375,16 @@ mod tests {
         );
         let e = BrokerConfig::parse("[message-broker]\nproto-cfgg=a=1\n").unwrap_err();
         assert!(e.0.contains("line 2"), "{e}");
+        assert_eq!(
+            BrokerConfig::load_if_set(None).unwrap(),
+            BrokerConfig::default()
+        );
+        assert_eq!(
+            BrokerConfig::load_if_set(Some("")).unwrap(),
+            BrokerConfig::default()
+        );
+        let e = BrokerConfig::load_if_set(Some("/nonexistent/cfg_kafka.txt")).unwrap_err();
+        assert!(e.0.contains("/nonexistent/cfg_kafka.txt"), "{e}");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use crate::utc::write_iso8601 as write_timestamp;
+
 use super::config::{Analytics, Place, Sensor};
 
 /// One object of a frame, as it goes into a payload.
@@ -89,35 +91,7 @@ pub struct PayloadBuilder {
 }
 
 /// Formats Unix milliseconds as DeepStream does: `2021-07-28T17:53:19.339Z`.
-pub fn format_timestamp(ms: i64) -> String {
-    let mut s = String::with_capacity(24);
-    write_timestamp(&mut s, ms);
-    s
-}
-
-fn write_timestamp(out: &mut String, ms: i64) {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    );
-}
+pub use crate::utc::format_iso8601 as format_timestamp;
 
 /// Appends `s` as a JSON string literal.
 fn write_str(out: &mut String, s: &str) {

@@ -789,15 +789,13 @@ impl BaseTransformImpl for RsMsgBroker {
             include_confidence: settings.include_confidence,
         };
 
-        let broker_cfg = match settings.broker_config.as_deref().filter(|c| !c.is_empty()) {
-            Some(path) => BrokerConfig::load(std::path::Path::new(path)).map_err(|e| {
+        let broker_cfg =
+            BrokerConfig::load_if_set(settings.broker_config.as_deref()).map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::Settings,
                     ("Invalid broker config: {}", e)
                 )
-            })?,
-            None => BrokerConfig::default(),
-        };
+            })?;
         let key_path = settings
             .partition_key
             .clone()

@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 /// How often the same Kafka error is reported again while it lasts.
 const ERROR_REPEAT: Duration = Duration::from_secs(30);
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::Offset;
+
+use crate::kafka;
 
 /// What the consumer thread reports back to the element.
 pub enum Event {
@@ -27,32 +28,65 @@ pub enum Event {
     Error(String),
 }
 
-/// `host;port[;topic]` as DeepStream writes it; `host:port` and comma-separated brokers are
-/// accepted too. Returns the bootstrap servers and the topic if one was given.
-pub fn parse_conn_str(s: &str) -> Result<(String, Option<String>), String> {
-    let parts: Vec<&str> = s.split(';').map(str::trim).collect();
-    let (servers, topic) = match parts.as_slice() {
-        [hp] if hp.contains(':') => (hp.to_string(), None),
-        [h, p] => (format!("{h}:{p}"), None),
-        [h, p, t] => (
-            format!("{h}:{p}"),
-            Some(t.to_string()).filter(|t| !t.is_empty()),
-        ),
-        _ => {
+/// Where and how the consumer connects, resolved from the element's properties and a
+/// DeepStream broker file (pure logic, unit-tested).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub servers: String,
+    pub topic: String,
+    pub group_id: String,
+    /// librdkafka settings in the order they apply: the file's `proto-cfg`, then its
+    /// `consumer-proto-cfg`, then the `proto-cfg` property.
+    pub settings: Vec<(String, String)>,
+}
+
+/// Resolves the consumer's [`Plan`]: the topic is `topic`, else the third part of
+/// `conn_str`; the group is `group_id`, else the file's `consumer-group-id`, else
+/// `default_group`. Errors never quote a `proto-cfg` value.
+pub fn plan(
+    conn_str: &str,
+    topic: Option<&str>,
+    group_id: Option<&str>,
+    proto_cfg: Option<&str>,
+    file: &kafka::BrokerConfig,
+    default_group: &str,
+) -> Result<Plan, String> {
+    let (servers, conn_topic) = match kafka::parse_conn_str(conn_str) {
+        Ok(kafka::Endpoint::Kafka {
+            bootstrap_servers,
+            topic,
+        }) => (bootstrap_servers, topic),
+        Ok(kafka::Endpoint::File(_)) => {
             return Err(format!(
-                "conn-str {s:?} is not \"host;port\" or \"host;port;topic\""
+                "conn-str {:?}: commands come from Kafka only (host;port[;topic])",
+                conn_str.trim()
             ))
         }
+        Err(e) => return Err(format!("Invalid conn-str: {e}")),
     };
-    for hp in servers.split(',') {
-        let (h, p) = hp
-            .rsplit_once(':')
-            .ok_or_else(|| format!("conn-str {s:?}: {hp:?} has no port"))?;
-        if h.is_empty() || p.parse::<u16>().map_or(true, |p| p == 0) {
-            return Err(format!("conn-str {s:?}: {hp:?} is not host and port"));
-        }
-    }
-    Ok((servers, topic))
+    let topic = topic
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or(conn_topic)
+        .ok_or("conn-str is set but no topic: set topic or use \"host;port;topic\"")?;
+    let group_id = group_id
+        .filter(|g| !g.is_empty())
+        .map(str::to_string)
+        .or_else(|| file.consumer_group_id.clone())
+        .unwrap_or_else(|| default_group.to_string());
+    let user =
+        kafka::parse_proto_cfg(proto_cfg.unwrap_or("")).map_err(|e| format!("Invalid {e}"))?;
+    let settings = [&file.proto_cfg, &file.consumer_proto_cfg, &user]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    Ok(Plan {
+        servers,
+        topic,
+        group_id,
+        settings,
+    })
 }
 
 /// Once partitions are assigned, puts those without a committed offset (a new group) at
@@ -94,32 +128,29 @@ pub struct CommandConsumer {
 
 impl CommandConsumer {
     /// Creates the consumer and starts its thread; `on_event` runs on that thread.
+    /// `settings` (librdkafka `key=value`, e.g. from `proto-cfg`) are applied over our
+    /// defaults; their secrets never appear in an error or event text.
     pub fn start(
         servers: &str,
         topic: &str,
         group_id: &str,
-        proto_cfg: Option<&str>,
+        settings: Vec<(String, String)>,
         on_event: impl Fn(Event) + Send + 'static,
     ) -> Result<Self, String> {
-        let mut cfg = ClientConfig::new();
-        cfg.set("bootstrap.servers", servers)
-            .set("group.id", group_id)
-            .set("enable.auto.commit", "true")
-            .set("auto.offset.reset", "latest")
-            .set("enable.partition.eof", "false")
-            .set("session.timeout.ms", "10000");
-        for kv in proto_cfg.unwrap_or("").split(';').map(str::trim) {
-            if kv.is_empty() {
-                continue;
-            }
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| format!("proto-cfg entry {kv:?} is not key=value"))?;
-            cfg.set(k.trim(), v.trim());
-        }
-        let consumer: BaseConsumer = cfg
-            .create()
-            .map_err(|e| format!("cannot create the Kafka consumer: {e}"))?;
+        let defaults = [
+            ("group.id", group_id.to_string()),
+            ("enable.auto.commit", "true".to_string()),
+            ("auto.offset.reset", "latest".to_string()),
+            ("enable.partition.eof", "false".to_string()),
+            ("session.timeout.ms", "10000".to_string()),
+        ];
+        let cfg = kafka::client_config(servers, &defaults, &[&settings]);
+        let consumer: BaseConsumer = cfg.create().map_err(|e| {
+            format!(
+                "cannot create the Kafka consumer: {}",
+                kafka::scrub(&e.to_string(), &settings)
+            )
+        })?;
         consumer
             .subscribe(&[topic])
             .map_err(|e| format!("cannot subscribe to {topic:?}: {e}"))?;
@@ -143,7 +174,7 @@ impl CommandConsumer {
                             }
                         }
                         Some(Err(e)) => {
-                            let e = e.to_string();
+                            let e = kafka::scrub(&e.to_string(), &settings);
                             reported.retain(|(_, t)| t.elapsed() < ERROR_REPEAT);
                             if !reported.iter().any(|(r, _)| *r == e) {
                                 on_event(Event::Error(e.clone()));
@@ -187,26 +218,84 @@ impl CommandConsumer {
 mod tests {
     use super::*;
 
+    fn kv(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
     #[test]
-    fn conn_str() {
+    fn plan_from_properties() {
+        let none = kafka::BrokerConfig::default();
+        let p = plan(
+            "10.0.0.1;9092;svr",
+            None,
+            None,
+            None,
+            &none,
+            "rssmartrecord-cam",
+        )
+        .unwrap();
         assert_eq!(
-            parse_conn_str("localhost;9092").unwrap(),
-            ("localhost:9092".into(), None)
+            p,
+            Plan {
+                servers: "10.0.0.1:9092".into(),
+                topic: "svr".into(),
+                group_id: "rssmartrecord-cam".into(),
+                settings: vec![],
+            }
         );
+        // The topic property wins over the conn-str's; an empty one is unset.
+        let p = plan("a:1,b:2", Some("t"), Some("g"), Some("x=1"), &none, "d").unwrap();
+        assert_eq!((p.servers.as_str(), p.topic.as_str()), ("a:1,b:2", "t"));
+        assert_eq!(p.group_id, "g");
+        assert_eq!(p.settings, vec![kv("x", "1")]);
         assert_eq!(
-            parse_conn_str("10.0.0.1;9092;svr").unwrap(),
-            ("10.0.0.1:9092".into(), Some("svr".into()))
+            plan("h;1;c", Some(""), Some(""), None, &none, "d")
+                .unwrap()
+                .topic,
+            "c"
         );
-        assert_eq!(parse_conn_str("a:1,b:2").unwrap(), ("a:1,b:2".into(), None));
-        for bad in [
-            "",
-            "localhost",
-            "localhost;x",
-            "localhost;0",
-            ";9092",
-            "a;1;t;u",
+        for (conn, topic) in [
+            ("", Some("t")),
+            ("localhost", Some("t")),
+            ("localhost;0", Some("t")),
+            ("a;1;t;u", None),
+            ("file:///tmp/x.jsonl", Some("t")),
+            ("localhost;9092", None),
         ] {
-            assert!(parse_conn_str(bad).is_err(), "{bad}");
+            assert!(plan(conn, topic, None, None, &none, "d").is_err(), "{conn}");
         }
+        let e = plan("h;1;t", None, None, Some("a=1;hunter2"), &none, "d").unwrap_err();
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    /// DeepStream's broker file: its consumer group and settings, under the properties.
+    #[test]
+    fn plan_from_broker_file() {
+        let file = kafka::BrokerConfig::parse(
+            "[message-broker]\nproto-cfg = \"a=1;b=1\"\nconsumer-proto-cfg = \"b=2;c=2\"\nproducer-proto-cfg = \"p=9\"\nconsumer-group-id = ds-group\n",
+        )
+        .unwrap();
+        let p = plan("h;1;t", None, None, Some("c=3"), &file, "d").unwrap();
+        assert_eq!(p.group_id, "ds-group");
+        assert_eq!(
+            p.settings,
+            vec![
+                kv("a", "1"),
+                kv("b", "1"),
+                kv("b", "2"),
+                kv("c", "2"),
+                kv("c", "3")
+            ]
+        );
+        let cfg = kafka::client_config(&p.servers, &[], &[&p.settings]);
+        assert_eq!(cfg.get("b"), Some("2"));
+        assert_eq!(cfg.get("c"), Some("3"));
+        assert_eq!(cfg.get("p"), None);
+        assert_eq!(
+            plan("h;1;t", None, Some("mine"), None, &file, "d")
+                .unwrap()
+                .group_id,
+            "mine"
+        );
     }
 }

@@ -40,7 +40,10 @@
  *   and the completion message says `start-truncated=true`. Bad commands (malformed JSON,
  *   wrong types, unknown command, end before start, times far in the future) are warnings;
  *   the stream goes on. An element message `rssmartrecord-consumer-ready` (`topic`) is
- *   posted once the consumer has its partitions.
+ *   posted once the consumer has its partitions. Kafka settings: `proto-cfg` (`;`-separated
+ *   librdkafka `key=value`, e.g. TLS and SASL, applied last) and `broker-config`, a
+ *   DeepStream `cfg_kafka.txt` (`[message-broker]` with `proto-cfg`, `consumer-proto-cfg`,
+ *   `consumer-group-id`); secret values (passwords, keys) never reach a log or message.
  *
  * When a clip is finished an element message `rssmartrecord-done` is posted and the signal
  * `recording-done (GstStructure)` emitted, with: `session-id` (guint), `sensor-id`,
@@ -51,7 +54,8 @@
  * (guint64), `reason` ("end", "default-duration", "max-duration", "stop", "eos",
  * "caps-changed", "flush", "stopped", "writer-too-slow", "error"), `complete` (gboolean:
  * the muxer finalised the file) and, on trouble, `error` (string). A clip that could not be
- * written at all is removed and the message says `file-kept=false`.
+ * written at all (or, cut off, holds no complete fragment) is removed and the message says
+ * `file-kept=false`.
  *
  * ## Example launch line
  * ```text
@@ -75,11 +79,12 @@ use gst_base::subclass::prelude::*;
 use super::commands::{self, CommandConsumer, Event};
 use super::writer::{self, ClipReport, WriterMsg, WriterParams};
 use super::Container;
+use crate::kafka;
 use crate::smartrecord::cache::GopCache;
 use crate::smartrecord::command::{self, Kind};
 use crate::smartrecord::nal::{self, Codec};
 use crate::smartrecord::naming::{self, NameParts};
-use crate::smartrecord::time::{format_iso8601, now_ms};
+use crate::utc::{format_iso8601, now_ms};
 
 // Lock order: `settings` and `writers` are leaf locks, taken alone and released at once.
 // `state` is taken alone. No lock is held while posting a message, emitting a signal or pushing; writer and
@@ -122,6 +127,7 @@ struct Settings {
     topic: Option<String>,
     consumer_group_id: Option<String>,
     proto_cfg: Option<String>,
+    broker_config: Option<String>,
 }
 
 impl Default for Settings {
@@ -140,6 +146,7 @@ impl Default for Settings {
             topic: None,
             consumer_group_id: None,
             proto_cfg: None,
+            broker_config: None,
         }
     }
 }
@@ -818,7 +825,12 @@ impl ObjectImpl for RsSmartRecord {
                     .build(),
                 glib::ParamSpecString::builder("proto-cfg")
                     .nick("Kafka options")
-                    .blurb("Extra librdkafka consumer settings, \"key=value;key=value\"")
+                    .blurb("Extra librdkafka consumer settings, \"key=value;key=value\", applied last; secrets are never logged")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("broker-config")
+                    .nick("Broker configuration file")
+                    .blurb("DeepStream broker file ([message-broker]: proto-cfg, consumer-proto-cfg, consumer-group-id)")
                     .mutable_ready()
                     .build(),
                 glib::ParamSpecUInt64::builder("cache-bytes")
@@ -914,6 +926,7 @@ impl ObjectImpl for RsSmartRecord {
             "topic" => s.topic = value.get().expect("type checked"),
             "consumer-group-id" => s.consumer_group_id = value.get().expect("type checked"),
             "proto-cfg" => s.proto_cfg = value.get().expect("type checked"),
+            "broker-config" => s.broker_config = value.get().expect("type checked"),
             _ => unimplemented!(),
         }
     }
@@ -952,6 +965,7 @@ impl ObjectImpl for RsSmartRecord {
             "topic" => s.topic.to_value(),
             "consumer-group-id" => s.consumer_group_id.to_value(),
             "proto-cfg" => s.proto_cfg.to_value(),
+            "broker-config" => s.broker_config.to_value(),
             _ => unimplemented!(),
         }
     }
@@ -1064,36 +1078,42 @@ impl BaseTransformImpl for RsSmartRecord {
             .as_deref()
             .filter(|s| !s.trim().is_empty())
         {
-            let (servers, conn_topic) = commands::parse_conn_str(conn)
-                .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
-            let topic = settings
-                .topic
-                .clone()
-                .filter(|t| !t.is_empty())
-                .or(conn_topic)
-                .ok_or_else(|| {
+            let file = kafka::BrokerConfig::load_if_set(settings.broker_config.as_deref())
+                .map_err(|e| {
                     gst::error_msg!(
                         gst::ResourceError::Settings,
-                        ("conn-str is set but no topic: set topic or use \"host;port;topic\"")
+                        ("Invalid broker config: {}", e)
                     )
                 })?;
-            let group = settings
-                .consumer_group_id
-                .clone()
-                .filter(|g| !g.is_empty())
-                .unwrap_or_else(|| {
-                    format!(
-                        "{DEFAULT_CONSUMER_GROUP_PREFIX}{}",
-                        naming::sanitize(&settings.sensor_id)
-                    )
-                });
+            let default_group = format!(
+                "{DEFAULT_CONSUMER_GROUP_PREFIX}{}",
+                naming::sanitize(&settings.sensor_id)
+            );
+            let plan = commands::plan(
+                conn,
+                settings.topic.as_deref(),
+                settings.consumer_group_id.as_deref(),
+                settings.proto_cfg.as_deref(),
+                &file,
+                &default_group,
+            )
+            .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?;
+            gst::info!(
+                CAT,
+                imp = self,
+                "consuming commands from {} topic {} group {}, settings: {}",
+                plan.servers,
+                plan.topic,
+                plan.group_id,
+                kafka::redacted(&plan.settings)
+            );
             let weak = self.obj().downgrade();
             consumer = Some(
                 CommandConsumer::start(
-                    &servers,
-                    &topic,
-                    &group,
-                    settings.proto_cfg.as_deref(),
+                    &plan.servers,
+                    &plan.topic,
+                    &plan.group_id,
+                    plan.settings,
                     move |ev| {
                         if let Some(el) = weak.upgrade() {
                             el.imp().handle_event(ev);
@@ -1101,11 +1121,6 @@ impl BaseTransformImpl for RsSmartRecord {
                     },
                 )
                 .map_err(|e| gst::error_msg!(gst::ResourceError::Settings, ("{}", e)))?,
-            );
-            gst::info!(
-                CAT,
-                imp = self,
-                "consuming commands from {servers} topic {topic} group {group}"
             );
         }
         *self.state.lock().unwrap() = Some(State {

@@ -399,7 +399,13 @@ fn finish_file(params: &WriterParams, report: &mut ClipReport) {
     let len = std::fs::metadata(&params.path)
         .map(|m| m.len())
         .unwrap_or(0);
-    if report.frames == 0 || len == 0 {
+    // A fragmented MP4 cut off (not finalised) before its first fragment plays nothing.
+    let playable = report.complete
+        || params.container != Container::Mp4
+        || std::fs::File::open(&params.path)
+            .and_then(|mut f| crate::smartrecord::mp4::holds_samples(&mut f))
+            .unwrap_or(false);
+    if report.frames == 0 || len == 0 || !playable {
         let _ = std::fs::remove_file(&params.path);
         report.file_kept = false;
         report.complete = false;

@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::time::parse_iso8601;
+use crate::utc::parse_iso8601;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -163,7 +163,7 @@ pub fn validate(cmd: &Command, now_ms: i64, max_duration_ms: i64) -> Result<(), 
         if s > now_ms + START_FUTURE_TOLERANCE_MS {
             return Err(CommandError::FarFuture {
                 field: "start",
-                value: super::time::format_iso8601(s),
+                value: crate::utc::format_iso8601(s),
             });
         }
     }
@@ -171,7 +171,7 @@ pub fn validate(cmd: &Command, now_ms: i64, max_duration_ms: i64) -> Result<(), 
         if e > now_ms + max_duration_ms.max(0) + START_FUTURE_TOLERANCE_MS {
             return Err(CommandError::FarFuture {
                 field: "end",
-                value: super::time::format_iso8601(e),
+                value: crate::utc::format_iso8601(e),
             });
         }
     }

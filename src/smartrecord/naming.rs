@@ -10,7 +10,7 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use super::time::format_compact;
+use crate::utc::format_compact;
 
 pub const DEFAULT_TEMPLATE: &str = "{prefix}_{sensor}_{session}_{datetime}";
 

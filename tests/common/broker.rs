@@ -170,13 +170,19 @@ impl Broker {
 
     /// Creates a SCRAM-SHA-512 user (while authentication is off).
     pub fn create_user(&self, name: &str, password: &str) {
+        self.admin(&["user", "create", "--broker", &self.url(), name, password]);
+    }
+
+    /// Runs `tansu <args>` (an admin command), failing the test with its output if it fails.
+    fn admin(&self, args: &[&str]) {
         let out = Command::new(tansu_binary())
-            .args(["user", "create", "--broker", &self.url(), name, password])
+            .args(args)
             .output()
-            .expect("run tansu user create");
+            .unwrap_or_else(|e| panic!("run tansu {}: {e}", args.join(" ")));
         assert!(
             out.status.success(),
-            "tansu user create {name}: {}{}",
+            "tansu {}: {}{}",
+            args.join(" "),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -189,24 +195,28 @@ impl Broker {
 
     /// Creates a topic (tansu does not auto-create topics).
     pub fn create_topic(&self, name: &str, partitions: u32) {
-        let out = Command::new(tansu_binary())
-            .args([
-                "topic",
-                "create",
-                "--broker",
-                &self.url(),
-                "--partitions",
-                &partitions.to_string(),
-                name,
-            ])
-            .output()
-            .expect("run tansu topic create");
-        assert!(
-            out.status.success(),
-            "tansu topic create {name}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.admin(&[
+            "topic",
+            "create",
+            "--broker",
+            &self.url(),
+            "--partitions",
+            &partitions.to_string(),
+            name,
+        ]);
+    }
+
+    /// An rdkafka producer for this broker.
+    pub fn producer(&self) -> rdkafka::producer::BaseProducer {
+        self.producer_with(&[])
+    }
+
+    /// [`Broker::producer`] with extra librdkafka settings (e.g. SASL credentials).
+    pub fn producer_with(&self, settings: &[(&str, &str)]) -> rdkafka::producer::BaseProducer {
+        client_config(&self.bootstrap(), settings)
+            .set("message.timeout.ms", "10000")
+            .create()
+            .expect("producer")
     }
 
     /// The broker's log so far (for assertion messages).
@@ -219,6 +229,28 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `bootstrap.servers` and `settings`.
+fn client_config(bootstrap: &str, settings: &[(&str, &str)]) -> rdkafka::ClientConfig {
+    let mut config = rdkafka::ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    for (k, v) in settings {
+        config.set(*k, *v);
+    }
+    config
+}
+
+/// Sends one message and waits for the broker's acknowledgement.
+pub fn produce(producer: &rdkafka::producer::BaseProducer, topic: &str, key: &str, payload: &str) {
+    use rdkafka::producer::{BaseRecord, Producer};
+    producer
+        .send(BaseRecord::to(topic).key(key).payload(payload))
+        .map_err(|(e, _)| e)
+        .expect("enqueue");
+    producer
+        .flush(Duration::from_secs(10))
+        .expect("the broker acknowledges");
 }
 
 /// A consumed message.
@@ -255,14 +287,9 @@ pub fn consume_with(
     linger: Duration,
 ) -> Vec<Received> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+    use rdkafka::{Message, Offset, TopicPartitionList};
 
-    let mut config = ClientConfig::new();
-    for (k, v) in settings {
-        config.set(*k, *v);
-    }
-    let consumer: BaseConsumer = config
-        .set("bootstrap.servers", bootstrap)
+    let consumer: BaseConsumer = client_config(bootstrap, settings)
         .set("group.id", format!("rsvision-test-{}", std::process::id()))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")

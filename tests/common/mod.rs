@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod rtsp;
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -53,6 +54,65 @@ pub fn python() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// Counts the buffers that pass `pad` (a probe that lets them through).
+pub fn count_buffers(pad: &gst::Pad) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use gst::prelude::*;
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        gst::PadProbeReturn::Ok
+    });
+    count
+}
+
+/// Collects every GStreamer debug log line (all categories, with `category` raised to
+/// `level`) until dropped: for checking what reaches the log (e.g. never a secret).
+pub struct LogCapture {
+    text: std::sync::Arc<std::sync::Mutex<String>>,
+    function: Option<gst::log::DebugLogFunction>,
+    category: String,
+}
+
+impl LogCapture {
+    pub fn start(category: &str, level: gst::DebugLevel) -> Self {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let t = text.clone();
+        gst::log::set_threshold_for_name(category, level);
+        gst::log::set_active(true);
+        let function =
+            gst::log::add_log_function(move |_cat, _lvl, _file, _fn, _line, _obj, msg| {
+                if let Some(m) = msg.get() {
+                    t.lock().unwrap().push_str(&format!("{m}\n"));
+                }
+            });
+        LogCapture {
+            text,
+            function: Some(function),
+            category: category.to_string(),
+        }
+    }
+
+    /// Stops collecting and returns what was logged.
+    pub fn finish(mut self) -> String {
+        self.stop();
+        self.text.lock().unwrap().clone()
+    }
+
+    fn stop(&mut self) {
+        if let Some(f) = self.function.take() {
+            gst::log::remove_log_function(f);
+            gst::log::unset_threshold_for_name(&self.category);
+        }
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// A fresh temporary directory under the target directory, removed on drop.

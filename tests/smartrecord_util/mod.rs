@@ -11,8 +11,6 @@ use gst::prelude::*;
 
 use crate::common;
 
-pub mod broker;
-
 pub const FPS: u64 = 25;
 pub const FRAME_NS: u64 = 1_000_000_000 / FPS;
 
@@ -128,15 +126,31 @@ pub fn decode(path: &Path) -> (usize, Option<String>) {
     let bus = pipeline.bus().unwrap();
     pipeline.set_state(gst::State::Playing).unwrap();
     let mut n = 0;
-    while sink.pull_sample().is_ok() {
-        n += 1;
-    }
-    let err = bus
-        .pop_filtered(&[gst::MessageType::Error])
-        .map(|m| match m.view() {
-            gst::MessageView::Error(e) => format!("{} ({:?})", e.error(), e.debug()),
-            _ => unreachable!(),
-        });
+    // An error does not end the stream (no EOS): watch the bus too, and give up after 60 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let err = loop {
+        if sink
+            .try_pull_sample(gst::ClockTime::from_mseconds(100))
+            .is_some()
+        {
+            n += 1;
+            continue;
+        }
+        if let Some(m) = bus.pop_filtered(&[gst::MessageType::Error]) {
+            match m.view() {
+                gst::MessageView::Error(e) => {
+                    break Some(format!("{} ({:?})", e.error(), e.debug()))
+                }
+                _ => unreachable!(),
+            }
+        }
+        if sink.is_eos() {
+            break None;
+        }
+        if std::time::Instant::now() > deadline {
+            break Some("decoding did not finish within 60 s".to_string());
+        }
+    };
     pipeline.set_state(gst::State::Null).unwrap();
     (n, err)
 }

@@ -1,6 +1,9 @@
-//! UTC times as milliseconds since the Unix epoch: ISO-8601 parsing (the `start`/`end` of
-//! DeepStream's cloud-to-device commands) and formatting (messages and file names).
+//! UTC times as milliseconds since the Unix epoch, in DeepStream's ISO-8601 form with
+//! milliseconds (`2021-07-28T17:53:19.339Z`): formatting (the `@timestamp` of rsmsgbroker's
+//! payloads, rssmartrecord's clip times), parsing (the `start`/`end` of cloud-to-device
+//! commands) and a compact form for file names. Plain Rust, proleptic Gregorian calendar.
 
+use std::fmt::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, in milliseconds since the Unix epoch.
@@ -125,8 +128,18 @@ fn split(ms: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
 
 /// `2020-05-18T20:02:00.051Z`.
 pub fn format_iso8601(ms: i64) -> String {
+    let mut out = String::with_capacity(24);
+    write_iso8601(&mut out, ms);
+    out
+}
+
+/// Appends [`format_iso8601`]`(ms)` to `out` (no allocation of its own).
+pub fn write_iso8601(out: &mut String, ms: i64) {
     let (y, m, d, h, mi, s, milli) = split(ms);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z"
+    );
 }
 
 /// `20200518-200200` (file names).
@@ -193,5 +206,13 @@ mod tests {
             "2020-05-18T20:02:00.051Z"
         );
         assert_eq!(format_compact(1_589_832_120_051), "20200518-200200");
+        assert_eq!(format_iso8601(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_iso8601(4_102_444_800_000),
+            "2100-01-01T00:00:00.000Z"
+        );
+        let mut s = String::from("t=");
+        write_iso8601(&mut s, 951_782_400_007);
+        assert_eq!(s, "t=2000-02-29T00:00:00.007Z");
     }
 }
