@@ -69,6 +69,7 @@ use super::{EventType, PayloadType};
 use crate::detection;
 use crate::kafka::{self, BrokerConfig, Endpoint};
 use crate::msgconv::{Frame, KeyPath, MsgConvConfig, Object, PayloadBuilder};
+use crate::video;
 
 // Lock order: `settings` and `state` are never held together (settings are copied and the
 // lock released first). `counters` are atomics. No lock is held while posting a message or
@@ -731,25 +732,8 @@ impl ElementImpl for RsMsgBroker {
     }
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
-        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst::Caps::new_any();
-            vec![
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
-        });
+        static PAD_TEMPLATES: LazyLock<Vec<gst::PadTemplate>> =
+            LazyLock::new(|| video::filter_pad_templates(&gst::Caps::new_any()));
         PAD_TEMPLATES.as_ref()
     }
 }

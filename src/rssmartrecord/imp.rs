@@ -85,6 +85,7 @@ use crate::smartrecord::command::{self, Kind};
 use crate::smartrecord::nal::{self, Codec};
 use crate::smartrecord::naming::{self, NameParts};
 use crate::utc::{format_iso8601, now_ms};
+use crate::video;
 
 // Lock order: `settings` and `writers` are leaf locks, taken alone and released at once.
 // `state` is taken alone. No lock is held while posting a message, emitting a signal or pushing; writer and
@@ -1037,22 +1038,7 @@ impl ElementImpl for RsSmartRecord {
                         .build(),
                 )
                 .build();
-            vec![
-                gst::PadTemplate::new(
-                    "sink",
-                    gst::PadDirection::Sink,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-                gst::PadTemplate::new(
-                    "src",
-                    gst::PadDirection::Src,
-                    gst::PadPresence::Always,
-                    &caps,
-                )
-                .unwrap(),
-            ]
+            video::filter_pad_templates(&caps)
         });
         PAD_TEMPLATES.as_ref()
     }
