@@ -407,7 +407,40 @@ fn server_error(url: &str, what: &str, e: &kserve::Error) -> gst::ErrorMessage {
     }
 }
 
+/// Where a frame stands: its size, its number and whether inference is due on it.
+struct Frame {
+    width: u32,
+    height: u32,
+    number: u64,
+    due: bool,
+}
+
+impl State {
+    /// Numbers the next frame (inference every `interval` frames); `None` before caps.
+    fn next_frame(&mut self, interval: u32) -> Option<Frame> {
+        let (width, height) = self.video_info.as_ref().map(|i| (i.width(), i.height()))?;
+        let number = self.frame_number;
+        self.frame_number += 1;
+        Some(Frame {
+            width,
+            height,
+            number,
+            due: number % u64::from(interval.max(1)) == 0,
+        })
+    }
+}
+
 impl RsInfer {
+    /// Posts the error for a buffer that came before caps; returns its flow error.
+    fn no_caps_error(&self) -> gst::FlowError {
+        gst::element_imp_error!(
+            self,
+            gst::CoreError::Negotiation,
+            ("No caps before the first buffer")
+        );
+        gst::FlowError::NotNegotiated
+    }
+
     fn start_onnx(&self, settings: &Settings) -> Result<Started, gst::ErrorMessage> {
         let Some(location) = settings.model_location.clone().filter(|l| !l.is_empty()) else {
             return Err(gst::error_msg!(
@@ -1011,19 +1044,16 @@ impl RsInfer {
         let Some(state) = guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let Some((width, height)) = state.video_info.as_ref().map(|i| (i.width(), i.height()))
+        let Some(Frame {
+            width,
+            height,
+            number: frame_number,
+            due,
+        }) = state.next_frame(settings.inference_interval)
         else {
             drop(guard);
-            gst::element_imp_error!(
-                self,
-                gst::CoreError::Negotiation,
-                ("No caps before the first buffer")
-            );
-            return Err(gst::FlowError::NotNegotiated);
+            return Err(self.no_caps_error());
         };
-        let frame_number = state.frame_number;
-        state.frame_number += 1;
-        let due = frame_number % u64::from(settings.inference_interval.max(1)) == 0;
         let Engine::Remote(remote) = &mut state.engine else {
             return Err(gst::FlowError::Error);
         };
@@ -1796,19 +1826,16 @@ impl BaseTransformImpl for RsInfer {
         let Some(state) = guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
-        let Some((width, height)) = state.video_info.as_ref().map(|i| (i.width(), i.height()))
+        let Some(Frame {
+            width,
+            height,
+            number: frame_number,
+            due,
+        }) = state.next_frame(settings.inference_interval)
         else {
             drop(guard);
-            gst::element_imp_error!(
-                self,
-                gst::CoreError::Negotiation,
-                ("No caps before the first buffer")
-            );
-            return Err(gst::FlowError::NotNegotiated);
+            return Err(self.no_caps_error());
         };
-        let frame_number = state.frame_number;
-        state.frame_number += 1;
-        let due = frame_number % u64::from(settings.inference_interval.max(1)) == 0;
 
         let mut message = None;
         let mut took = None;
