@@ -475,7 +475,8 @@ fn foreign_regions_without_a_detection_structure_are_drawn_with_their_type() {
     let (w, h) = (160u32, 120u32);
     let mut hn = harness(&[("colors", &"face:#00ff00")], "RGB", w, h);
     let mut buf = frame("RGB", w, h, GREY);
-    gst_video::VideoRegionOfInterestMeta::add(buf.get_mut().unwrap(), "face", (40, 40, 50, 50));
+    // make_mut: the frame may still be shared with the pipeline that made it.
+    gst_video::VideoRegionOfInterestMeta::add(buf.make_mut(), "face", (40, 40, 50, 50));
     hn.push(buf).unwrap();
     let out = rgb_pixels(hn.pull().unwrap().as_ref(), w, h);
     let at = |x: u32, y: u32| &out[((y * w + x) * 3) as usize..((y * w + x) * 3 + 3) as usize];
