@@ -552,3 +552,57 @@ fn rtsp_slow_model_with_video_sink_qos() {
         run.dropped
     );
 }
+
+/// A live stream recorded to a file (`filesink`, no clock synchronisation) has no deadline:
+/// with the default `qos=true`, rsinfer must infer every frame, on both backends' common
+/// path. (It used to judge every frame late against a pipeline latency of 0 and pass
+/// nearly all of them without inference.)
+#[test]
+fn rtsp_to_a_sink_that_does_not_sync_infers_every_frame() {
+    common::init();
+    let _serial = serial();
+    let _watchdog = Watchdog::new("rtsp_to_a_sink_that_does_not_sync_infers_every_frame", 120);
+    let server = Server::start(&common::root().join("data/sample-shapes.mp4"));
+    let dir = common::TempDir::new("rtsp-record");
+    let pipeline = common::launch(&format!(
+        "rtspsrc location={} latency=200 protocols=tcp ! decodebin ! \
+         rsinfer name=infer model-location=\"{}\" conf-threshold=0.5 post-messages=true ! \
+         rsoverlay ! videoconvert ! x264enc tune=zerolatency speed-preset=ultrafast ! mp4mux ! \
+         filesink location=\"{}\"",
+        server.url(),
+        common::shapes_model().display(),
+        dir.path().join("recorded.mp4").display()
+    ));
+    let infer = pipeline.by_name("infer").unwrap();
+    let frames = common::count_buffers(&infer.static_pad("src").unwrap());
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let bus = pipeline.bus().unwrap();
+    let started = Instant::now();
+    let mut inferred = 0;
+    while started.elapsed() < Duration::from_secs(5) {
+        if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(50)) {
+            match msg.view() {
+                gst::MessageView::Element(e)
+                    if e.structure()
+                        .is_some_and(|s| s.name() == "rsinfer-detections") =>
+                {
+                    inferred += 1
+                }
+                gst::MessageView::Error(e) => {
+                    let _ = pipeline.set_state(gst::State::Null);
+                    panic!("pipeline error: {} ({:?})", e.error(), e.debug());
+                }
+                _ => {}
+            }
+        }
+    }
+    stop(&pipeline);
+    drop(server);
+    let frames = frames.load(Ordering::SeqCst);
+    println!("{inferred} of {frames} frames inferred");
+    assert!(frames >= 60, "only {frames} frames in 5 s");
+    assert!(
+        inferred * 100 >= frames * 95,
+        "only {inferred} of {frames} frames inferred"
+    );
+}

@@ -317,6 +317,8 @@ struct Qos {
     latency: Option<gst::ClockTime>,
     /// Whether upstream is live (from the latency query): only then is the clock a deadline.
     live: bool,
+    /// Upstream's minimum latency (from the latency query), when live.
+    upstream_min: Option<gst::ClockTime>,
     /// Moving average of one inference (conversion, model, decoding).
     processing: Option<Duration>,
     /// Running times of recent frames and whether they were inferred.
@@ -917,8 +919,15 @@ impl RsInfer {
         if qos.earliest_time.is_some_and(|earliest| end < earliest) {
             return true;
         }
-        // A non-live pipeline (a file, sync=false) has no deadline: every frame counts.
-        if qos.live {
+        // A non-live pipeline (a file) has no deadline: every frame counts. Neither has a live
+        // one whose sinks do not synchronise (e.g. recording to a file, sync=false): the bin
+        // then configures a latency of 0, below what live upstream needs, and buffers are
+        // never due at a clock time.
+        let synchronised = matches!(
+            (qos.latency, qos.upstream_min),
+            (Some(latency), Some(min)) if latency > gst::ClockTime::ZERO && latency >= min
+        );
+        if qos.live && synchronised {
             if let (Some(latency), Some(now)) = (qos.latency, self.obj().current_running_time()) {
                 if rt + latency < now {
                     gst::log!(
@@ -1798,6 +1807,7 @@ impl BaseTransformImpl for RsInfer {
                 let ours = {
                     let mut qos = self.qos.lock().unwrap();
                     qos.live = live;
+                    qos.upstream_min = live.then_some(min);
                     let ours = qos.processing.unwrap_or_default().max(warm_up);
                     gst::ClockTime::from_nseconds(ours.as_nanos() as u64)
                 };
