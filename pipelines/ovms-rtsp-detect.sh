@@ -62,7 +62,9 @@ if [[ -n "$labels" ]]; then
 fi
 if [[ "$name" == shapes ]]; then infer+=(conf-threshold=0.5); fi
 
-encode=(videoconvert ! x264enc tune=zerolatency speed-preset=veryfast key-int-max=30 ! h264parse)
+# No h264parse after x264enc: with a camera whose H.264 carries SEI user data (x264 streams
+# do), GStreamer 1.22's h264parse then emits a buffer without PTS and mp4mux fails.
+encode=(videoconvert ! x264enc tune=zerolatency speed-preset=veryfast key-int-max=30)
 case "$output" in
     none) out=(fakesink sync=true) ;;
     display) out=(rsoverlay ! videoconvert ! autovideosink) ;;

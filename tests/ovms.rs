@@ -555,15 +555,16 @@ fn the_ovms_rtsp_script_gets_detections_from_the_server() {
         dir.path().join("libgstrsvision.so"),
     )
     .unwrap();
-    // OUTPUT=none: the fakesink variant (rsoverlay draws otherwise). Ctrl-C (SIGINT) after
-    // 8 s ends the stream cleanly.
+    // OUTPUT=an .mp4 file: rsoverlay draws, x264enc ! mp4mux writes. Ctrl-C (SIGINT) after
+    // 8 s ends the stream cleanly (gst-launch-1.0 -e), so the MP4 is finalised.
+    let annotated = dir.path().join("annotated.mp4");
     let out = Command::new("timeout")
         .args(["-s", "INT", "-k", "20", "8"])
         .arg(root().join("pipelines/ovms-rtsp-detect.sh"))
         .arg(format!("rtsp://127.0.0.1:{rtsp_port}/test"))
         .arg(server.grpc_url())
         .arg("shapes")
-        .env("OUTPUT", "none")
+        .env("OUTPUT", &annotated)
         .env("RSVISION_PLUGIN_DIR", dir.path())
         .env("GST_REGISTRY", dir.path().join("registry.bin"))
         .output()
@@ -580,12 +581,14 @@ fn the_ovms_rtsp_script_gets_detections_from_the_server() {
         .split_whitespace()
         .filter_map(|w| w.parse().ok())
         .collect();
-    assert!(numbers[0] > 30, "{summary}");
+    assert!(numbers[0] > 30, "{summary}\n{stdout}\n{stderr}");
     assert!(numbers[1] > 30, "{summary}");
     assert!(
         stdout.contains("circle") || stdout.contains("square"),
         "{stdout}"
     );
+    let frames = common::decoded_frames(&annotated);
+    assert!(frames > 30, "{frames} frames in the annotated MP4");
 }
 
 /// Runs `openssl ARGS` in `dir`.

@@ -673,22 +673,6 @@ fn annotated_mp4_shows_the_boxes_rsinfer_reported() {
     );
 }
 
-/// Number of frames of a video file, decoded.
-fn count_frames(path: &std::path::Path) -> usize {
-    let pipeline = common::launch(&format!(
-        "filesrc location={} ! decodebin ! appsink name=sink sync=false",
-        path.display()
-    ));
-    let sink = common::element::<gst_app::AppSink>(&pipeline, "sink");
-    pipeline.set_state(gst::State::Playing).unwrap();
-    let mut n = 0;
-    while sink.pull_sample().is_ok() {
-        n += 1;
-    }
-    pipeline.set_state(gst::State::Null).unwrap();
-    n
-}
-
 /// pipelines/annotate.sh as documented: the sample video to an annotated MP4.
 #[test]
 fn the_annotate_pipeline_script_writes_an_annotated_mp4() {
@@ -708,8 +692,8 @@ fn the_annotate_pipeline_script_writes_an_annotated_mp4() {
         .unwrap();
     assert!(status.success(), "annotate.sh failed");
     assert_eq!(
-        count_frames(&out),
-        count_frames(&root().join("data/sample-shapes.mp4"))
+        common::decoded_frames(&out),
+        common::decoded_frames(&root().join("data/sample-shapes.mp4"))
     );
 }
 

@@ -56,6 +56,23 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// Number of frames of a video file, decoded (`filesrc ! decodebin ! appsink`).
+pub fn decoded_frames(path: &std::path::Path) -> usize {
+    use gst::prelude::*;
+    let pipeline = launch(&format!(
+        "filesrc location={} ! decodebin ! appsink name=sink sync=false",
+        path.display()
+    ));
+    let sink = element::<gst_app::AppSink>(&pipeline, "sink");
+    pipeline.set_state(gst::State::Playing).unwrap();
+    let mut n = 0;
+    while sink.pull_sample().is_ok() {
+        n += 1;
+    }
+    pipeline.set_state(gst::State::Null).unwrap();
+    n
+}
+
 /// Counts the buffers that pass `pad` (a probe that lets them through).
 pub fn count_buffers(pad: &gst::Pad) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
     use gst::prelude::*;
