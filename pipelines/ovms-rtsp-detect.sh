@@ -28,7 +28,7 @@
 # The launch line, for OUTPUT=out.mp4:
 #   gst-launch-1.0 -m -e rtspsrc location=INPUT latency=200 ! decodebin ! \
 #       rsinfer backend=ovms server-url=SERVER model-name=NAME post-messages=true ! \
-#       rsoverlay ! videoconvert ! x264enc tune=zerolatency ! h264parse ! mp4mux ! \
+#       rsoverlay ! videoconvert ! x264enc tune=zerolatency ! mp4mux ! \
 #       filesink location=out.mp4
 #
 # Example, without a camera or OVMS:
