@@ -26,7 +26,8 @@
  * latest detections, without inference. QoS events about frames made late by inference are
  * handled this way and not forwarded upstream (a decoder would drop frames on them); other
  * lateness is forwarded. `qos=false` disables all this. The element reports the duration of
- * one inference as its latency. Files (not live, `sync=false`) are never skipped.
+ * one inference as its latency. Files (not live, `sync=false`) are never skipped, nor are
+ * live streams whose sinks do not synchronise (recording a camera to a file).
  *
  * With `post-messages=true`, an element message `rsinfer-detections` is posted for every
  * inferred frame: `pts` (guint64, ns), `running-time` (guint64, ns), `frame-number`
