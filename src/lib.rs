@@ -25,6 +25,7 @@ pub mod rsmsgbroker;
 pub mod rsoverlay;
 pub mod rssmartrecord;
 pub mod smartrecord;
+pub mod tracker;
 pub mod utc;
 pub mod video;
 pub mod yolo;
