@@ -62,6 +62,7 @@ fn detections(n: usize) -> Vec<Detection> {
             label_id: (i % 6) as i32,
             label: ["person", "car", "circle", "square", "triangle", "star"][i % 6].to_string(),
             track_id: Some(1000 + i as u64),
+            tracking: None,
         })
         .collect()
 }

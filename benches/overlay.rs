@@ -49,6 +49,7 @@ fn boxes(n: usize) -> Vec<Detection> {
                 label_id: i32_ % LABELS.len() as i32,
                 label: LABELS[i % LABELS.len()].to_string(),
                 track_id: None,
+                tracking: None,
             }
         })
         .collect()

@@ -34,6 +34,7 @@ fn det(i: usize, label: &str, track: Option<u64>) -> Detection {
         label_id: i as i32,
         label: label.to_string(),
         track_id: track,
+        tracking: None,
     }
 }
 

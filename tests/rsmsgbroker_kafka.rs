@@ -385,6 +385,7 @@ fn synthetic(n: u64) -> Vec<Detection> {
                 "car".into()
             },
             track_id: Some(2 * n + i),
+            tracking: None,
         })
         .collect()
 }

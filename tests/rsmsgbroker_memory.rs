@@ -34,6 +34,7 @@ fn dets(n: u64) -> Vec<Detection> {
             label_id: i,
             label: "person".into(),
             track_id: Some(n * 10 + i as u64),
+            tracking: None,
         })
         .collect()
 }

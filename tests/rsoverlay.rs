@@ -46,6 +46,7 @@ fn det(x: f64, y: f64, w: f64, h: f64, label: &str, label_id: i32) -> Detection 
         label_id,
         label: label.into(),
         track_id: None,
+        tracking: None,
     }
 }
 

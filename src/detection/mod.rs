@@ -8,17 +8,31 @@
 //! * `id`: numbers the objects of a frame from 0, `parent_id`: -1,
 //! * a `detection` param structure with `x_min, y_min, x_max, y_max` (double, normalised to
 //!   the frame), `confidence` (double), `label_id` (int) and `label` (string),
-//! * optionally a `tracking` param structure with `id` (uint64) for a track id.
+//! * when a tracker kept it, a `tracking` structure and DL Streamer's `object_id` structure
+//!   ([`tracking`]).
+//!
+//! Frame-level facts are custom metas: [`frame`] (did a detector run on this frame) and
+//! [`tracking`] (a tracker's events on this frame). Field names of buffer metadata use
+//! underscores (DL Streamer's style); those of bus messages and their structures use
+//! hyphens (GStreamer's).
 //!
 //! [`attach`] writes detections, [`read`] reads them back, also when another element (e.g.
-//! DL Streamer's `gvadetect`) wrote them.
+//! DL Streamer's `gvadetect` or `gvatrack`) wrote them.
+
+pub mod frame;
+pub mod tracking;
+
+pub use frame::{has_fresh_detections, Inference, Marker};
+pub use tracking::{TrackEvent, TrackInfo, TrackerFrame};
 
 use gst_video::VideoRegionOfInterestMeta;
 
 /// Name of the param structure that carries a detection.
 pub const DETECTION_STRUCTURE: &str = "detection";
 /// Name of the param structure that carries a track id.
-pub const TRACKING_STRUCTURE: &str = "tracking";
+pub const TRACKING_STRUCTURE: &str = tracking::TRACKING_STRUCTURE;
+/// DL Streamer's track id structure.
+pub const OBJECT_ID_STRUCTURE: &str = tracking::OBJECT_ID_STRUCTURE;
 
 /// One detected object, in pixel coordinates of its frame (floating point, not rounded).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +51,10 @@ pub struct Detection {
     pub label_id: i32,
     /// Class name.
     pub label: String,
-    /// Track id, when a tracker assigned one.
+    /// Track id, when a tracker assigned one (ours, or DL Streamer's `object_id`).
     pub track_id: Option<u64>,
+    /// What our tracker says about the object beyond its id.
+    pub tracking: Option<TrackInfo>,
 }
 
 impl Detection {
@@ -74,27 +90,77 @@ pub fn attach(
     frame_height: u32,
     first_id: i32,
 ) {
+    for (i, det) in detections.iter().enumerate() {
+        write_roi(
+            buffer,
+            det,
+            frame_width,
+            frame_height,
+            first_id + i as i32,
+            -1,
+            std::iter::empty(),
+        );
+    }
+}
+
+/// The `detection` structure of `det` in a `frame_width` x `frame_height` frame.
+pub fn detection_structure(det: &Detection, frame_width: u32, frame_height: u32) -> gst::Structure {
     let fw = f64::from(frame_width.max(1));
     let fh = f64::from(frame_height.max(1));
-    for (i, det) in detections.iter().enumerate() {
-        let rect = det.pixel_rect(frame_width, frame_height);
-        let mut meta = VideoRegionOfInterestMeta::add(buffer, &det.label, rect);
-        meta.set_id(first_id + i as i32);
-        meta.set_parent_id(-1);
-        let s = gst::Structure::builder(DETECTION_STRUCTURE)
-            .field("x_min", (det.x / fw).clamp(0.0, 1.0))
-            .field("y_min", (det.y / fh).clamp(0.0, 1.0))
-            .field("x_max", (det.x_max() / fw).clamp(0.0, 1.0))
-            .field("y_max", (det.y_max() / fh).clamp(0.0, 1.0))
-            .field("confidence", det.confidence)
-            .field("label_id", det.label_id)
-            .field("label", det.label.as_str())
-            .build();
-        meta.add_param(s);
-        if let Some(track_id) = det.track_id {
+    gst::Structure::builder(DETECTION_STRUCTURE)
+        .field("x_min", (det.x / fw).clamp(0.0, 1.0))
+        .field("y_min", (det.y / fh).clamp(0.0, 1.0))
+        .field("x_max", (det.x_max() / fw).clamp(0.0, 1.0))
+        .field("y_max", (det.y_max() / fh).clamp(0.0, 1.0))
+        .field("confidence", det.confidence)
+        .field("label_id", det.label_id)
+        .field("label", det.label.as_str())
+        .build()
+}
+
+/// Adds one region meta for `det` with `id` and `parent_id`: its `detection` structure,
+/// then the `extra` structures (e.g. the params of the meta it replaces; any `detection`,
+/// `tracking` or `object_id` among them is skipped), then `tracking` and `object_id` when
+/// `det` has a track id.
+pub fn write_roi<'a>(
+    buffer: &mut gst::BufferRef,
+    det: &Detection,
+    frame_width: u32,
+    frame_height: u32,
+    id: i32,
+    parent_id: i32,
+    extra: impl IntoIterator<Item = &'a gst::StructureRef>,
+) {
+    let rect = det.pixel_rect(frame_width, frame_height);
+    let detection = detection_structure(det, frame_width, frame_height);
+    let mut meta = VideoRegionOfInterestMeta::add(buffer, &det.label, rect);
+    meta.set_id(id);
+    meta.set_parent_id(parent_id);
+    meta.add_param(detection);
+    for s in extra {
+        let name = s.name();
+        if name != DETECTION_STRUCTURE && name != TRACKING_STRUCTURE && name != OBJECT_ID_STRUCTURE
+        {
+            meta.add_param(s.to_owned());
+        }
+    }
+    if let Some(track_id) = det.track_id {
+        let mut t = gst::Structure::builder(TRACKING_STRUCTURE).field("id", track_id);
+        if let Some(info) = &det.tracking {
+            t = t
+                .field("predicted", info.predicted)
+                .field("frames_ago", info.frames_ago)
+                .field("lost", info.lost)
+                .field("hits", info.hits)
+                .field("first_seen", info.first_seen.unwrap_or(u64::MAX))
+                .field("velocity_x", info.velocity.0)
+                .field("velocity_y", info.velocity.1);
+        }
+        meta.add_param(t.build());
+        if let Ok(id) = i32::try_from(track_id) {
             meta.add_param(
-                gst::Structure::builder(TRACKING_STRUCTURE)
-                    .field("id", track_id)
+                gst::Structure::builder(OBJECT_ID_STRUCTURE)
+                    .field("id", id)
                     .build(),
             );
         }
@@ -151,6 +217,7 @@ pub fn from_meta(
         label_id: -1,
         label: roi.roi_type().to_string(),
         track_id: None,
+        tracking: None,
     };
     if let Some(s) = roi.param(DETECTION_STRUCTURE) {
         let fw = f64::from(frame_width);
@@ -181,14 +248,36 @@ pub fn from_meta(
                 det.label = label.to_string();
             }
         }
-        // DL Streamer's trackers store the track id as `object_id`.
+        // Some older DL Streamer code kept the id as a field of `detection`.
         if let Some(id) = get_int(s, "object_id") {
             det.track_id = u64::try_from(id).ok();
         }
     }
-    if let Some(t) = roi.param(TRACKING_STRUCTURE) {
-        if let Some(id) = get_int(t, "id") {
+    // gvatrack writes a separate `object_id` structure with `id`.
+    if let Some(o) = roi.param(OBJECT_ID_STRUCTURE) {
+        if let Some(id) = get_int(o, "id") {
             det.track_id = u64::try_from(id).ok();
+        }
+    }
+    // Ours wins: it has the full 64-bit id.
+    if let Some(t) = roi.param(TRACKING_STRUCTURE) {
+        let id = t
+            .get::<u64>("id")
+            .ok()
+            .or_else(|| get_int(t, "id").and_then(|v| u64::try_from(v).ok()));
+        if let Some(id) = id {
+            det.track_id = Some(id);
+            det.tracking = Some(TrackInfo {
+                predicted: t.get::<bool>("predicted").unwrap_or(false),
+                frames_ago: t.get::<u32>("frames_ago").unwrap_or(0),
+                lost: t.get::<bool>("lost").unwrap_or(false),
+                hits: t.get::<u32>("hits").unwrap_or(0),
+                first_seen: t.get::<u64>("first_seen").ok().filter(|v| *v != u64::MAX),
+                velocity: (
+                    get_f64(t, "velocity_x").unwrap_or(0.0),
+                    get_f64(t, "velocity_y").unwrap_or(0.0),
+                ),
+            });
         }
     }
     det
@@ -222,6 +311,7 @@ mod tests {
             label_id: 3,
             label: label.into(),
             track_id: None,
+            tracking: None,
         }
     }
 
@@ -276,6 +366,70 @@ mod tests {
             1,
             "only the foreign meta without a detection remains"
         );
+    }
+
+    #[test]
+    fn reads_dl_streamer_object_id_and_writes_both_id_structures() {
+        init();
+        let mut buffer = gst::Buffer::with_size(16).unwrap();
+        {
+            // As gvatrack writes it: `detection` plus a separate `object_id` structure.
+            let b = buffer.get_mut().unwrap();
+            let mut meta = VideoRegionOfInterestMeta::add(b, "person", (10, 10, 20, 40));
+            meta.add_param(detection_structure(
+                &det(10.0, 10.0, 20.0, 40.0, "person"),
+                100,
+                100,
+            ));
+            meta.add_param(
+                gst::Structure::builder("object_id")
+                    .field("id", 77i32)
+                    .build(),
+            );
+        }
+        assert_eq!(read(&buffer, 100, 100)[0].track_id, Some(77));
+
+        let mut tracked = det(1.0, 2.0, 3.0, 4.0, "car");
+        tracked.track_id = Some(5);
+        tracked.tracking = Some(TrackInfo {
+            predicted: true,
+            frames_ago: 2,
+            lost: false,
+            hits: 9,
+            first_seen: Some(1_000),
+            velocity: (3.0, -4.0),
+        });
+        let extra = gst::Structure::builder("color")
+            .field("label", "red")
+            .build();
+        let stale = gst::Structure::builder("tracking")
+            .field("id", 1u64)
+            .build();
+        let mut b2 = gst::Buffer::with_size(16).unwrap();
+        write_roi(
+            b2.get_mut().unwrap(),
+            &tracked,
+            100,
+            100,
+            4,
+            -1,
+            [extra.as_ref(), stale.as_ref()],
+        );
+        let metas: Vec<_> = b2.iter_meta::<VideoRegionOfInterestMeta>().collect();
+        let names: Vec<String> = metas[0].params().map(|p| p.name().to_string()).collect();
+        assert_eq!(names, ["detection", "color", "tracking", "object_id"]);
+        assert_eq!(
+            metas[0]
+                .param("object_id")
+                .unwrap()
+                .get::<i32>("id")
+                .unwrap(),
+            5
+        );
+        assert_eq!(metas[0].id(), 4);
+        let back = read(&b2, 100, 100);
+        assert_eq!(back[0].track_id, Some(5));
+        assert_eq!(back[0].tracking, tracked.tracking);
     }
 
     #[test]

@@ -16,6 +16,7 @@ fn det(x: f64, y: f64, w: f64, h: f64, label: &str, id: i32) -> Detection {
         label_id: id,
         label: label.into(),
         track_id: None,
+        tracking: None,
     }
 }
 

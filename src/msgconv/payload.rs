@@ -559,6 +559,7 @@ mod tests {
             label_id: 1,
             label: "circle".into(),
             track_id: Some(3),
+            tracking: None,
         };
         let o = Object::from_detection(&d, 100, 480);
         assert_eq!((o.left, o.top, o.right, o.bottom), (10, 0, 100, 47));

@@ -855,6 +855,7 @@ impl RsInfer {
                     label_id: b.class as i32,
                     label: Self::label(&state.labels, b.class),
                     track_id: None,
+                    tracking: None,
                 })
             })
             .collect()
