@@ -1,14 +1,15 @@
 #![allow(unused_doc_comments)]
 //! rsvision: real-time video analytics elements for GStreamer.
 //!
-//! The plugin `rsvision` registers `rsinfer`, `rsoverlay`, `rsmsgbroker` and `rssmartrecord`.
+//! The plugin `rsvision` registers `rsinfer`, `rstracker`, `rsoverlay`, `rsmsgbroker` and
+//! `rssmartrecord`.
 //! Shared code lives in modules named for what it is: [`detection`] (the metadata contract),
 //! [`preprocess`] (frame to tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX
 //! Runtime loading and session sharing), [`kserve`] (KServe v2 client), [`draw`] (drawing
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
 //! [`keyfile`] (DeepStream's configuration file format), [`utc`] (ISO-8601 UTC times),
-//! [`smartrecord`] (GOP cache, recording commands), [`video`] (raw formats and pad templates
-//! the elements share).
+//! [`smartrecord`] (GOP cache, recording commands), [`tracker`] (multi-object tracking),
+//! [`video`] (raw formats and pad templates the elements share).
 
 use gst::glib;
 
@@ -24,6 +25,7 @@ pub mod rsinfer;
 pub mod rsmsgbroker;
 pub mod rsoverlay;
 pub mod rssmartrecord;
+pub mod rstracker;
 pub mod smartrecord;
 pub mod tracker;
 pub mod utc;
@@ -31,10 +33,13 @@ pub mod video;
 pub mod yolo;
 
 fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    // The metadata contract's custom metas, so applications can read them at once.
+    detection::frame::register();
     rsinfer::register(plugin)?;
     rsoverlay::register(plugin)?;
     rsmsgbroker::register(plugin)?;
     rssmartrecord::register(plugin)?;
+    rstracker::register(plugin)?;
     Ok(())
 }
 

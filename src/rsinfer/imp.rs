@@ -71,7 +71,7 @@ use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
 use super::{Backend, ExecutionProvider, ModelType, Resize};
-use crate::detection::{self, Detection};
+use crate::detection::{self, Detection, Inference};
 use crate::kserve;
 use crate::onnx::{self, LoadError, Model, ModelOptions, Provider};
 use crate::preprocess::{FrameData, Letterbox, Preprocessor, ResizeMode};
@@ -239,6 +239,8 @@ struct Pending {
     width: u32,
     height: u32,
     request: Option<Request>,
+    /// Why there is no request (for the frame marker).
+    skipped: Inference,
 }
 
 struct Request {
@@ -296,6 +298,8 @@ struct State {
     filter: ClassFilter,
     /// Detections of the latest inferred frame, in frame pixels.
     latest: Vec<Detection>,
+    /// The frame marker's `model`.
+    model: String,
     frame_number: u64,
     inferred: u64,
     skipped_late: u64,
@@ -353,6 +357,8 @@ fn map_load_error(e: &LoadError) -> gst::ErrorMessage {
 /// What `start()` learnt from the backend.
 struct Started {
     engine: Engine,
+    /// For the frame marker: the model file's stem or the server's model name.
+    model: String,
     /// For messages: `'models/x.onnx'` or `'shapes' on grpc://...`.
     name: String,
     signature: String,
@@ -479,6 +485,11 @@ impl RsInfer {
         }
         Ok(Started {
             name: format!("'{}'", options.path.display()),
+            model: options
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             signature: model.info.signature.clone(),
             input_width: model.info.input_width,
             input_height: model.info.input_height,
@@ -657,6 +668,7 @@ impl RsInfer {
         );
         Ok(Started {
             name: format!("{model_desc} on {url}"),
+            model: model_name.to_string(),
             signature: meta.signature(),
             input_width: spec.input_width,
             input_height: spec.input_height,
@@ -1080,6 +1092,13 @@ impl RsInfer {
             .then_some(true),
         };
         let mut request = None;
+        let mut skipped = if late {
+            Inference::Late
+        } else if due {
+            Inference::Unavailable
+        } else {
+            Inference::Interval
+        };
         if due && !late {
             if let Some(is_probe) = send {
                 if let Err(StreamFailure(flow, error)) = self.prepare_tensor(state, &buffer) {
@@ -1110,6 +1129,7 @@ impl RsInfer {
                         letterbox,
                         reply: None,
                     });
+                    skipped = Inference::Inferred;
                 }
             }
         } else if late {
@@ -1131,6 +1151,7 @@ impl RsInfer {
             width,
             height,
             request,
+            skipped,
         });
         drop(guard);
         self.post_outcome(outcome, &settings);
@@ -1246,6 +1267,15 @@ impl RsInfer {
         let buf = pending.buffer.make_mut();
         let first_id = detection::count(buf) as i32;
         detection::attach(buf, &state.latest, pending.width, pending.height, first_id);
+        let inference = if inferred {
+            Inference::Inferred
+        } else if pending.skipped == Inference::Inferred {
+            // Its request failed.
+            Inference::Unavailable
+        } else {
+            pending.skipped
+        };
+        self.mark(buf, state, pending.frame_number, inference);
         let message = (inferred && settings.post_messages)
             .then(|| self.detections_message(buf, pending.frame_number, &state.latest));
         drop(guard);
@@ -1628,6 +1658,7 @@ impl BaseTransformImpl for RsInfer {
             scratch: DecodeScratch::default(),
             filter,
             latest: Vec::new(),
+            model: started.model,
             frame_number: 0,
             inferred: 0,
             skipped_late: 0,
@@ -1881,6 +1912,14 @@ impl BaseTransformImpl for RsInfer {
         }
         let first_id = detection::count(buf) as i32;
         detection::attach(buf, &state.latest, width, height, first_id);
+        let inference = if took.is_some() {
+            Inference::Inferred
+        } else if late {
+            Inference::Late
+        } else {
+            Inference::Interval
+        };
+        self.mark(buf, state, frame_number, inference);
         drop(guard);
 
         for w in warnings {
@@ -1895,6 +1934,26 @@ impl BaseTransformImpl for RsInfer {
 }
 
 impl RsInfer {
+    /// Adds the frame marker: whether this frame's detections are fresh.
+    fn mark(
+        &self,
+        buf: &mut gst::BufferRef,
+        state: &State,
+        frame_number: u64,
+        inference: Inference,
+    ) {
+        detection::frame::mark(
+            buf,
+            &detection::Marker {
+                inference,
+                element: self.obj().name().to_string(),
+                model: state.model.clone(),
+                frame_number,
+                objects: state.latest.len() as u32,
+            },
+        );
+    }
+
     fn detections_message(
         &self,
         buf: &gst::BufferRef,
