@@ -53,8 +53,11 @@ use config::ClassKeys;
 use track::{LabelVotes, Status, Track};
 
 /// Boxes a detection must overlap a confirmed track's box by (IoU) to be taken as a second
-/// detection of the same object rather than a new one.
+/// detection of the same object rather than a new one: of the same class, ...
 const DUPLICATE_IOU: f64 = 0.7;
+/// ... and of another class (a flickering label: `car` seen as `truck` must not start a
+/// `truck` track on the car).
+const DUPLICATE_IOU_OTHER_CLASS: f64 = 0.5;
 /// Second stage (low-confidence detections): plain IoU needed, as ByteTrack.
 const LOW_MATCH_IOU: f64 = 0.5;
 /// Recovery stage: a lost track's centre may have gone this many times its last speed
@@ -556,11 +559,17 @@ impl Tracker {
             }
             // Against every confirmed track: also one that just missed its match because this
             // detection's label flickered (per-class mode).
+            let key = self.class_keys[i];
             let duplicate = self.tracks.iter().any(|tr| {
+                let limit = if tr.class_key == key {
+                    DUPLICATE_IOU
+                } else {
+                    DUPLICATE_IOU_OTHER_CLASS
+                };
                 tr.is_confirmed()
                     && match tr.detection {
-                        Some(j) => dets[j].bbox.iou(&d.bbox) >= DUPLICATE_IOU,
-                        None => tr.kf.bbox().iou(&d.bbox) >= DUPLICATE_IOU,
+                        Some(j) => dets[j].bbox.iou(&d.bbox) >= limit,
+                        None => tr.kf.bbox().iou(&d.bbox) >= limit,
                     }
             });
             if duplicate {
