@@ -238,6 +238,8 @@ impl Drop for Stopper {
 #[derive(Default)]
 struct Seen {
     frames: Vec<(Instant, usize)>,
+    /// Per frame, the frame marker's reason (`inferred`, `unavailable`, ...).
+    reasons: Vec<(Instant, detection::Inference)>,
 }
 
 /// How the server goes away.
@@ -266,8 +268,14 @@ fn outage(url_of: fn(&KserveServer) -> String, how: Outage) {
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                let n = detection::count(sample.buffer().unwrap());
-                s.lock().unwrap().frames.push((Instant::now(), n));
+                let buffer = sample.buffer().unwrap();
+                let n = detection::count(buffer);
+                let markers = detection::frame::markers(buffer);
+                let mut s = s.lock().unwrap();
+                s.frames.push((Instant::now(), n));
+                if let [m] = markers.as_slice() {
+                    s.reasons.push((Instant::now(), m.inference));
+                }
                 Ok(gst::FlowSuccess::Ok)
             })
             .build(),
@@ -320,6 +328,23 @@ fn outage(url_of: fn(&KserveServer) -> String, how: Outage) {
     let after = Instant::now() - Duration::from_secs(2);
     assert!(count(after, false) > 40, "frames pass during the outage");
     assert_eq!(count(after, true), 0, "no detections without a server");
+    // And the frame marker says so: no frame of the outage claims fresh detections.
+    {
+        let seen = seen.lock().unwrap();
+        let during: Vec<_> = seen.reasons.iter().filter(|(t, _)| *t >= after).collect();
+        assert!(during.len() > 40);
+        assert!(
+            during
+                .iter()
+                .all(|(_, r)| *r == detection::Inference::Unavailable),
+            "{:?}",
+            during.iter().map(|d| d.1).collect::<Vec<_>>()
+        );
+        let before: Vec<_> = seen.reasons.iter().filter(|(t, _)| *t < t1).collect();
+        assert!(before
+            .iter()
+            .all(|(_, r)| *r == detection::Inference::Inferred));
+    }
 
     match how {
         Outage::Crash => server.restart(),

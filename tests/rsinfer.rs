@@ -320,6 +320,21 @@ fn inference_interval_carries_the_latest_detections_and_messages_are_posted() {
             .unwrap();
         // Every frame carries boxes, inferred or not: no blinking.
         expect_320x240(&detection::read(&out, 320, 240));
+        // And says whether they are fresh (the frame marker).
+        let markers = detection::frame::markers(&out);
+        assert_eq!(markers.len(), 1, "one marker per detector");
+        let m = &markers[0];
+        let want = if n % 3 == 0 {
+            detection::Inference::Inferred
+        } else {
+            detection::Inference::Interval
+        };
+        assert_eq!(m.inference, want, "frame {n}");
+        assert_eq!(m.frame_number, n);
+        assert_eq!(m.objects, 3);
+        assert_eq!(m.model, "const_v8");
+        assert_eq!(m.element, element.name().as_str());
+        assert_eq!(detection::has_fresh_detections(&out), n % 3 == 0);
     }
     let msgs = detection_messages(&bus);
     // Frames 0, 3 and 6 are inferred.
@@ -369,9 +384,18 @@ fn late_frames_pass_without_inference_when_qos_says_so() {
             500_000_000,
             gst::ClockTime::from_mseconds(33),
         )));
-        // Frames 1..=3 end before 33 + 2 * 500 ms: late.
+        // Frames 1..=3 end before 33 + 2 * 500 ms: late, and marked so.
         for n in 1..=3 {
-            expect_320x240(&push_frame(&mut h, "RGB", 320, 240, n));
+            let out = h
+                .push_and_pull(with_pts(frame("RGB", 320, 240), n))
+                .unwrap();
+            expect_320x240(&detection::read(&out, 320, 240));
+            let want = if qos {
+                detection::Inference::Late
+            } else {
+                detection::Inference::Inferred
+            };
+            assert_eq!(detection::frame::markers(&out)[0].inference, want);
         }
         // A frame past the earliest time is inferred again.
         expect_320x240(&push_frame(&mut h, "RGB", 320, 240, 40));
