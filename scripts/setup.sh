@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Installs what rsvision needs on Debian 12 and is missing: GStreamer (dev files, plugins,
-# tools, RTSP server, Python bindings), the C libraries rdkafka builds librdkafka with (TLS,
-# SASL, zlib), a Python venv with onnxruntime/numpy/pillow (the ONNX Runtime shared library
-# comes from the PyPI onnxruntime wheel) and the test and benchmark peers (kafka-python,
-# opencv-python-headless), a copy of that library where rsinfer looks for it
-# (~/.local/share/rsvision/lib/libonnxruntime.so), a second venv with the KServe v2 server
-# (kserve) and the Kafka-compatible broker tansu (cargo install, ~15 minutes, once).
+# Installs what rsvision needs on Debian 12 and is missing.
 #
-# Idempotent: a second run installs nothing. Prints the environment to use at the end.
+#   scripts/setup.sh          what running needs (the demo): GStreamer (dev files, plugins,
+#                             tools, RTSP server, Python bindings), the C libraries rdkafka
+#                             builds librdkafka with (TLS, SASL, zlib), and a Python venv
+#                             with the PyPI onnxruntime wheel, whose shared library rsinfer
+#                             loads (copied to ~/.local/share/rsvision/lib/libonnxruntime.so).
+#   scripts/setup.sh --test   that, plus the test and benchmark peers: numpy, pillow,
+#                             kafka-python and opencv-python-headless in the same venv, a venv
+#                             with the KServe v2 server (kserve), venvs with the Python
+#                             trackers rstracker is compared with (roboflow trackers and
+#                             TrackEval; norfair, which needs numpy < 2, in its own), and the
+#                             Kafka-compatible broker tansu (cargo install, once).
+#
+# Idempotent: a second run installs nothing. Prints what is where at the end.
 set -euo pipefail
+
+with_tests=false
+case "${1:-}" in
+  --test) with_tests=true ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
+esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${RSVISION_VENV:-$HOME/.cache/rsvision/venv}"
@@ -23,9 +36,11 @@ apt_packages=(
   python3-venv meson ninja-build
   # rdkafka's bundled librdkafka: TLS, SASL (GSSAPI), compression.
   libssl-dev libsasl2-dev zlib1g-dev
-  # openssl makes the private CA of the backend=ovms HTTPS test.
-  openssl
 )
+if $with_tests; then
+  # openssl makes the private CA of the backend=ovms HTTPS test.
+  apt_packages+=(openssl)
+fi
 
 missing=()
 for p in "${apt_packages[@]}"; do
@@ -44,17 +59,22 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# Python venv: onnxruntime (its shared library feeds rsinfer; its Python API is the test
-# reference), numpy and pillow (scene renderer and reference checks), kafka-python (the
-# DeepStream guide's consumer reads rsmsgbroker's events in a test; 2.0.2, which the guide
-# pins, cannot join a consumer group on tansu), opencv-python-headless (the baseline of
-# benches/overlay.rs).
-py_packages=(onnxruntime numpy pillow "kafka-python==3.0.12" opencv-python-headless)
+# The project's venv: onnxruntime (its shared library feeds rsinfer; its Python API is the
+# tests' reference); for the tests also numpy and pillow (scene renderer and reference
+# checks), kafka-python (the DeepStream guide's consumer reads rsmsgbroker's events in a
+# test; 2.0.2, which the guide pins, cannot join a consumer group on tansu) and
+# opencv-python-headless (the baseline of benches/overlay.rs).
+py_packages=(onnxruntime)
+py_check="import onnxruntime"
+if $with_tests; then
+  py_packages+=(numpy pillow "kafka-python==3.0.12" opencv-python-headless)
+  py_check="import onnxruntime, numpy, PIL, kafka, cv2"
+fi
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating Python venv $venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import onnxruntime, numpy, PIL, kafka, cv2" >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c "$py_check" >/dev/null 2>&1; then
   echo "setup: installing ${py_packages[*]} into $venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${py_packages[@]}"
 fi
@@ -75,25 +95,50 @@ if ! cmp -s "$ort_lib" "$libdir/libonnxruntime.so"; then
   echo "setup: ONNX Runtime library installed to $libdir/libonnxruntime.so (from $ort_lib)"
 fi
 
+if ! $with_tests; then
+  echo "setup: ready to run (venv $venv, ONNX Runtime $libdir/libonnxruntime.so)"
+  exit 0
+fi
+
+# A Python venv with exactly these packages (pinned), made once.
+peer_venv() {
+  local dir="$1" check="$2"
+  shift 2
+  if [ ! -x "$dir/bin/python" ]; then
+    echo "setup: creating Python venv $dir"
+    python3 -m venv "$dir"
+  fi
+  if ! "$dir/bin/python" -c "$check" >/dev/null 2>&1; then
+    echo "setup: installing $* into $dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+  fi
+}
+
 # A real KServe v2 server for tests/ovms.rs, benches/ovms.rs and pipelines/ovms-*.sh: the
 # `kserve` PyPI package (pinned; its fastapi/grpcio stack stays out of the main venv) with
 # onnxruntime, in its own venv. pipelines/kserve-serve-onnx.py runs it.
 kserve_venv="${RSVISION_KSERVE_VENV:-$HOME/.cache/rsvision/kserve-venv}"
-kserve_packages=("kserve==0.21.0" onnxruntime numpy)
-if [ ! -x "$kserve_venv/bin/python" ]; then
-  echo "setup: creating Python venv $kserve_venv"
-  python3 -m venv "$kserve_venv"
-fi
-if ! "$kserve_venv/bin/python" -c "import importlib.metadata as m, onnxruntime, numpy, kserve; assert m.version('kserve') == '0.21.0'" >/dev/null 2>&1; then
-  echo "setup: installing ${kserve_packages[*]} into $kserve_venv"
-  "$kserve_venv/bin/pip" install --quiet --disable-pip-version-check "${kserve_packages[@]}"
-fi
+peer_venv "$kserve_venv" \
+  "import importlib.metadata as m, onnxruntime, numpy, kserve; assert m.version('kserve') == '0.21.0'" \
+  "kserve==0.21.0" onnxruntime numpy
+
+# The trackers rstracker's quality and speed are compared with (tests/rstracker_quality.rs,
+# benches/tracker.rs): roboflow `trackers` (ByteTrack) with TrackEval, the official HOTA
+# scorer; norfair pins numpy < 2, so it has a venv of its own.
+track_venv="${RSVISION_TRACK_VENV:-$HOME/.cache/rsvision/track-venv}"
+peer_venv "$track_venv" \
+  "import importlib.metadata as m, trackers, trackeval; assert m.version('trackers') == '2.6.1' and m.version('trackeval') == '1.3.0'" \
+  "trackers==2.6.1" "trackeval==1.3.0"
+norfair_venv="${RSVISION_NORFAIR_VENV:-$HOME/.cache/rsvision/norfair-venv}"
+peer_venv "$norfair_venv" \
+  "import importlib.metadata as m, norfair; assert m.version('norfair') == '2.3.0'" \
+  "norfair==2.3.0" "numpy<2"
 
 # tansu 0.6, the Kafka-compatible broker the rsmsgbroker and rssmartrecord tests start on
-# 127.0.0.1 (REFERENCE.md section 7): built once (~15 minutes on 2 cores) into ~/.cargo/bin.
+# 127.0.0.1 (REFERENCE.md section 7): built once into ~/.cargo/bin.
 if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
   echo "setup: building the tansu broker (cargo install tansu 0.6.0, ~15 min, once)"
   cargo install tansu --version 0.6.0 --features dynostore,libsql
 fi
 
-echo "setup: ready (venv $venv, ONNX Runtime $libdir/libonnxruntime.so, KServe venv $kserve_venv, broker $(command -v tansu || echo "$HOME/.cargo/bin/tansu"))"
+echo "setup: ready to test (venv $venv, ONNX Runtime $libdir/libonnxruntime.so, KServe venv $kserve_venv, tracker venvs $track_venv $norfair_venv, broker $(command -v tansu || echo "$HOME/.cargo/bin/tansu"))"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian 12 machine: installs what is missing
-# (scripts/setup.sh), checks formatting and lints, builds, and runs every test.
+# (scripts/setup.sh --test), checks formatting and lints, builds, and runs every test.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-scripts/setup.sh
+scripts/setup.sh --test
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
