@@ -56,6 +56,23 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// The Python of a peer venv made by `scripts/setup.sh --test`: `env` overrides, else
+/// `~/.cache/rsvision/<name>`.
+pub fn peer_python(env: &str, name: &str) -> PathBuf {
+    let venv = std::env::var_os(env).map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var("HOME").unwrap())
+            .join(".cache/rsvision")
+            .join(name)
+    });
+    let p = venv.join("bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh --test first",
+        p.display()
+    );
+    p
+}
+
 /// Number of frames of a video file, decoded (`filesrc ! decodebin ! appsink`).
 pub fn decoded_frames(path: &std::path::Path) -> usize {
     use gst::prelude::*;
