@@ -1,14 +1,17 @@
-//! rsoverlay: pixel-exact harness tests in every format, the golden image of the default
-//! style, bad inputs, and a real pipeline (rsinfer ! rsoverlay ! x264enc ! mp4mux, decoded
-//! back).
+//! rsoverlay: pixel-exact harness tests in every format (boxes, dashed predicted boxes,
+//! trails), the golden image of the default style, bad inputs, and a real pipeline
+//! (rsinfer ! rsoverlay ! x264enc ! mp4mux, decoded back).
 
 mod common;
+#[path = "rsoverlay/tracking.rs"]
+mod tracking;
 
 use common::{init, root};
 use gst::prelude::*;
 use gst_video::prelude::*;
-use gstrsvision::detection::{self, Detection};
+use gstrsvision::detection::{self, Detection, TrackInfo};
 use gstrsvision::draw::{embedded_font, Renderer};
+use gstrsvision::rsoverlay::PredictedStyle;
 
 const FORMATS: [&str; 8] = ["I420", "NV12", "RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx"];
 
@@ -113,6 +116,80 @@ fn expected(format: &str, rgb: [u8; 3], c: u32) -> f64 {
 
 const BLUE: [u8; 3] = [0x1e, 0x90, 0xff];
 
+/// Asserts that `out` is `input` with exactly the pixels where `on` holds painted `rgb`: luma
+/// (or R, G, B) within rounding there and untouched elsewhere; in I420/NV12 a chroma sample
+/// whose 2x2 block is fully painted takes the colour, an untouched one stays, and a partly
+/// painted one is blended by the painted fraction.
+fn assert_painted(
+    format: &str,
+    (input, out): (&gst::Buffer, &gst::Buffer),
+    (w, h): (u32, u32),
+    rgb: [u8; 3],
+    on: &dyn Fn(u32, u32) -> bool,
+) {
+    let vi = info(format, w, h);
+    let fin = gst_video::VideoFrameRef::from_buffer_ref_readable(input.as_ref(), &vi).unwrap();
+    let fout = gst_video::VideoFrameRef::from_buffer_ref_readable(out.as_ref(), &vi).unwrap();
+    let direct: &[u32] = if is_yuv(format) { &[0] } else { &[0, 1, 2] };
+    for y in 0..h {
+        for x in 0..w {
+            for &c in direct {
+                let (a, b) = (comp(&fin, c, x, y), comp(&fout, c, x, y));
+                if on(x, y) {
+                    let e = expected(format, rgb, c);
+                    assert!(
+                        (f64::from(b) - e).abs() <= 0.5 + f64::from(is_yuv(format) as u8) * 0.5,
+                        "{format} comp {c} at {x},{y}: {b}, expected {e:.1}"
+                    );
+                } else {
+                    assert_eq!(a, b, "{format} comp {c} at {x},{y} changed");
+                }
+            }
+        }
+    }
+    if !is_yuv(format) {
+        return;
+    }
+    for cy in 0..h.div_ceil(2) {
+        for cx in 0..w.div_ceil(2) {
+            let block: Vec<(u32, u32)> = (cy * 2..(cy * 2 + 2).min(h))
+                .flat_map(|y| (cx * 2..(cx * 2 + 2).min(w)).map(move |x| (x, y)))
+                .collect();
+            let covered = block.iter().filter(|&&(x, y)| on(x, y)).count();
+            for c in [1, 2] {
+                let (a, b) = (
+                    comp(&fin, c, cx * 2, cy * 2),
+                    comp(&fout, c, cx * 2, cy * 2),
+                );
+                let e = expected(format, rgb, c);
+                let (fa, fb) = (f64::from(a), f64::from(b));
+                if covered == 0 {
+                    assert_eq!(a, b, "{format} chroma {c} at {cx},{cy} changed");
+                } else if covered == block.len() {
+                    assert!(
+                        (fb - e).abs() <= 1.0,
+                        "{format} chroma {c} {cx},{cy}: {b} vs {e:.1}"
+                    );
+                } else {
+                    let want = fa + (e - fa) * covered as f64 / block.len() as f64;
+                    assert!(
+                        (fb - want).abs() <= 1.0,
+                        "{format} partial chroma {c} {cx},{cy}: {b} vs {want:.1}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The harness settings of the pixel-exact tests: 3 px outlines, no labels, one colour.
+const EXACT: [(&str, &dyn ToValue); 4] = [
+    ("line-width", &3u32),
+    ("show-labels", &false),
+    ("show-confidence", &false),
+    ("colors", &"thing:#1e90ff"),
+];
+
 #[test]
 fn box_outlines_are_pixel_exact_and_nothing_else_changes_in_every_format() {
     init();
@@ -127,75 +204,14 @@ fn box_outlines_are_pixel_exact_and_nothing_else_changes_in_every_format() {
             && (x < x0 + lw || x >= x1 - lw || y < y0 + lw || y >= y1 - lw)
     };
     for format in FORMATS {
-        let mut hn = harness(
-            &[
-                ("line-width", &3u32),
-                ("show-labels", &false),
-                ("show-confidence", &false),
-                ("colors", &"thing:#1e90ff"),
-            ],
-            format,
-            w,
-            h,
-        );
+        let mut hn = harness(&EXACT, format, w, h);
         let input = frame(format, w, h, GREY);
         let out = draw(&mut hn, &input, std::slice::from_ref(&d), w, h);
-        let vi = info(format, w, h);
-        let fin = gst_video::VideoFrameRef::from_buffer_ref_readable(input.as_ref(), &vi).unwrap();
-        let fout = gst_video::VideoFrameRef::from_buffer_ref_readable(out.as_ref(), &vi).unwrap();
-        for y in 0..h {
-            for x in 0..w {
-                // Luma or R, G, B: exact on the outline, untouched elsewhere.
-                let direct: &[u32] = if is_yuv(format) { &[0] } else { &[0, 1, 2] };
-                for &c in direct {
-                    let (a, b) = (comp(&fin, c, x, y), comp(&fout, c, x, y));
-                    if on_outline(x, y) {
-                        let e = expected(format, BLUE, c);
-                        assert!(
-                            (f64::from(b) - e).abs() <= 0.5 + f64::from(is_yuv(format) as u8) * 0.5,
-                            "{format} comp {c} at {x},{y}: {b}, expected {e:.1}"
-                        );
-                    } else {
-                        assert_eq!(a, b, "{format} comp {c} at {x},{y} changed");
-                    }
-                }
-            }
-        }
-        if is_yuv(format) {
-            // Chroma: fully covered 2x2 blocks take the colour, untouched blocks stay,
-            // partly covered ones lie in between.
-            for cy in 0..h.div_ceil(2) {
-                for cx in 0..w.div_ceil(2) {
-                    let block: Vec<(u32, u32)> = (cy * 2..(cy * 2 + 2).min(h))
-                        .flat_map(|y| (cx * 2..(cx * 2 + 2).min(w)).map(move |x| (x, y)))
-                        .collect();
-                    let covered = block.iter().filter(|&&(x, y)| on_outline(x, y)).count();
-                    for c in [1, 2] {
-                        let (a, b) = (
-                            comp(&fin, c, cx * 2, cy * 2),
-                            comp(&fout, c, cx * 2, cy * 2),
-                        );
-                        let e = expected(format, BLUE, c);
-                        let (fa, fb) = (f64::from(a), f64::from(b));
-                        if covered == 0 {
-                            assert_eq!(a, b, "{format} chroma {c} at {cx},{cy} changed");
-                        } else if covered == block.len() {
-                            assert!(
-                                (fb - e).abs() <= 1.0,
-                                "{format} chroma {c} {cx},{cy}: {b} vs {e:.1}"
-                            );
-                        } else {
-                            let want = fa + (e - fa) * covered as f64 / block.len() as f64;
-                            assert!(
-                                (fb - want).abs() <= 1.0,
-                                "{format} partial chroma {c} {cx},{cy}: {b} vs {want:.1}"
-                            );
-                        }
-                    }
-                }
-            }
-        }
+        assert_painted(format, (&input, &out), (w, h), BLUE, &on_outline);
         if matches!(format, "RGBA" | "BGRA") {
+            let vi = info(format, w, h);
+            let fout =
+                gst_video::VideoFrameRef::from_buffer_ref_readable(out.as_ref(), &vi).unwrap();
             let a = 3;
             assert_eq!(
                 comp(&fout, a, x0, y0),

@@ -1,5 +1,6 @@
-//! In-place drawing primitives on a video frame's planes: filled rectangles, alpha masks
-//! (glyphs) and pixelation, in every format rsinfer reads.
+//! In-place drawing primitives on a video frame's planes: filled rectangles and shapes
+//! ([`Shape`]: dashed outlines, trails), alpha masks (glyphs) and pixelation, in every format
+//! rsinfer reads.
 //!
 //! All coordinates are frame pixels; every primitive clips to the frame first, so any
 //! rectangle (negative, huge, empty) is safe. In I420 and NV12 the chroma planes are
@@ -8,6 +9,7 @@
 //! block is not touched is left alone. So nothing outside a drawn shape changes in luma, and
 //! in chroma only the samples shared with a drawn pixel.
 
+use super::shape::Shape;
 use crate::preprocess::{Colorimetry, PixelFormat};
 
 /// A rectangle in frame pixels, half-open: `[x0, x1) x [y0, y1)`.
@@ -185,43 +187,131 @@ impl<'a> Canvas<'a> {
                 }
                 self.chroma_rect(r, |_, _| None, paint);
             }
-            format => {
-                let (bpp, [ro, go, bo]) = format.packed().expect("packed");
-                let alpha = matches!(format, PixelFormat::Rgba | PixelFormat::Bgra);
-                let mut px = [0u8; 4];
-                px[ro] = paint.rgb[0];
-                px[go] = paint.rgb[1];
-                px[bo] = paint.rgb[2];
-                if bpp == 4 {
-                    // The 4th byte: opaque alpha (RGBx/BGRx keep their padding byte below).
-                    px[6 - ro - go - bo] = 255;
-                }
-                let stride = self.strides[0];
-                for y in r.y0 as usize..r.y1 as usize {
-                    let row = &mut self.planes[0][y * stride + x0 * bpp..y * stride + x1 * bpp];
-                    match bpp {
-                        // Fixed-size copies: one store per pixel.
-                        4 if alpha => {
-                            for p in row.chunks_exact_mut(4) {
-                                p.copy_from_slice(&px);
-                            }
-                        }
-                        4 => {
-                            // RGBx/BGRx: leave the padding byte as it was.
-                            let ao = 6 - ro - go - bo;
-                            for p in row.chunks_exact_mut(4) {
-                                let pad = p[ao];
-                                p.copy_from_slice(&px);
-                                p[ao] = pad;
-                            }
-                        }
-                        _ => {
-                            let px3 = [px[0], px[1], px[2]];
-                            for p in row.chunks_exact_mut(3) {
-                                p.copy_from_slice(&px3);
-                            }
-                        }
+            _ => self.fill_packed(r, paint),
+        }
+    }
+
+    /// Fills the (clipped, non-empty) rectangle `r` of a packed RGB frame with `paint`.
+    fn fill_packed(&mut self, r: Rect, paint: Paint) {
+        let (x0, x1) = (r.x0 as usize, r.x1 as usize);
+        let (bpp, [ro, go, bo]) = self.format.packed().expect("packed");
+        let alpha = matches!(self.format, PixelFormat::Rgba | PixelFormat::Bgra);
+        let mut px = [0u8; 4];
+        px[ro] = paint.rgb[0];
+        px[go] = paint.rgb[1];
+        px[bo] = paint.rgb[2];
+        if bpp == 4 {
+            // The 4th byte: opaque alpha (RGBx/BGRx keep their padding byte below).
+            px[6 - ro - go - bo] = 255;
+        }
+        let stride = self.strides[0];
+        for y in r.y0 as usize..r.y1 as usize {
+            let row = &mut self.planes[0][y * stride + x0 * bpp..y * stride + x1 * bpp];
+            match bpp {
+                // Fixed-size copies: one store per pixel.
+                4 if alpha => {
+                    for p in row.chunks_exact_mut(4) {
+                        p.copy_from_slice(&px);
                     }
+                }
+                4 => {
+                    // RGBx/BGRx: leave the padding byte as it was.
+                    let ao = 6 - ro - go - bo;
+                    for p in row.chunks_exact_mut(4) {
+                        let pad = p[ao];
+                        p.copy_from_slice(&px);
+                        p[ao] = pad;
+                    }
+                }
+                _ => {
+                    let px3 = [px[0], px[1], px[2]];
+                    for p in row.chunks_exact_mut(3) {
+                        p.copy_from_slice(&px3);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fills `shape` (clipped to the frame) with `paint`, every pixel once. In I420/NV12 a
+    /// chroma sample is blended by the fraction of its 2x2 block the whole shape covers.
+    pub fn fill_shape(&mut self, shape: &Shape, paint: Paint) {
+        let bounds = self.bounds();
+        let spans: Vec<Rect> = shape
+            .spans()
+            .iter()
+            .map(|s| Rect::new(s.x0, s.y, s.x1, s.y + 1).intersect(&bounds))
+            .filter(|r| !r.is_empty())
+            .collect();
+        if !matches!(self.format, PixelFormat::I420 | PixelFormat::Nv12) {
+            for r in spans {
+                self.fill_packed(r, paint);
+            }
+            return;
+        }
+        let stride = self.strides[0];
+        for r in &spans {
+            let start = r.y0 as usize * stride;
+            self.planes[0][start + r.x0 as usize..start + r.x1 as usize].fill(paint.yuv[0]);
+        }
+        // Chroma, one chroma row (two luma rows of spans, sorted by row) at a time: add up
+        // each block's covered pixels, then blend once.
+        let (w, h) = (self.width, self.height);
+        let mut covered: Vec<u32> = Vec::new();
+        let mut i = 0;
+        while i < spans.len() {
+            let cy = spans[i].y0 / 2;
+            let n = spans[i..].iter().take_while(|r| r.y0 / 2 == cy).count();
+            let row = &spans[i..i + n];
+            i += n;
+            let first = row.iter().map(|r| r.x0 / 2).min().unwrap_or(0);
+            let last = row.iter().map(|r| (r.x1 + 1) / 2).max().unwrap_or(0);
+            covered.clear();
+            covered.resize((last - first).max(0) as usize, 0);
+            for r in row {
+                for cx in r.x0 / 2..(r.x1 + 1) / 2 {
+                    let n = r.x1.min(cx * 2 + 2) - r.x0.max(cx * 2);
+                    covered[(cx - first) as usize] += n as u32;
+                }
+            }
+            let bh = 2.min(h - cy * 2);
+            for (k, &num) in covered.iter().enumerate() {
+                if num == 0 {
+                    continue;
+                }
+                let cx = first + k as i32;
+                let bw = 2.min(w - cx * 2);
+                self.blend_chroma(cx as usize, cy as usize, num, (bw * bh) as u32, paint);
+            }
+        }
+    }
+
+    /// Sets chroma sample `(cx, cy)` to `paint`'s chroma when `num >= den`, else blends it by
+    /// `num / den`.
+    #[inline(always)]
+    fn blend_chroma(&mut self, cx: usize, cy: usize, num: u32, den: u32, paint: Paint) {
+        let (cu, cv) = (paint.yuv[1], paint.yuv[2]);
+        match self.format {
+            PixelFormat::I420 => {
+                let i = cy * self.strides[1] + cx;
+                let j = cy * self.strides[2] + cx;
+                if num >= den {
+                    self.planes[1][i] = cu;
+                    self.planes[2][j] = cv;
+                } else {
+                    self.planes[1][i] = mix(self.planes[1][i], cu, num, den);
+                    self.planes[2][j] = mix(self.planes[2][j], cv, num, den);
+                }
+            }
+            _ => {
+                let i = cy * self.strides[1] + cx * 2;
+                let uv = &mut self.planes[1][i..i + 2];
+                if num >= den {
+                    uv[0] = cu;
+                    uv[1] = cv;
+                } else {
+                    uv[0] = mix(uv[0], cu, num, den);
+                    uv[1] = mix(uv[1], cv, num, den);
                 }
             }
         }
@@ -237,7 +327,6 @@ impl<'a> Canvas<'a> {
         coverage: impl Fn(usize, usize) -> Option<(u32, u32)>,
         paint: Paint,
     ) {
-        let (cu, cv) = (paint.yuv[1], paint.yuv[2]);
         let (w, h) = (self.width, self.height);
         for cy in (r.y0 / 2) as usize..((r.y1 + 1) / 2) as usize {
             let by0 = (cy * 2) as i32;
@@ -256,30 +345,7 @@ impl<'a> Canvas<'a> {
                 if num == 0 {
                     continue;
                 }
-                match self.format {
-                    PixelFormat::I420 => {
-                        let i = cy * self.strides[1] + cx;
-                        let j = cy * self.strides[2] + cx;
-                        if num >= den {
-                            self.planes[1][i] = cu;
-                            self.planes[2][j] = cv;
-                        } else {
-                            self.planes[1][i] = mix(self.planes[1][i], cu, num, den);
-                            self.planes[2][j] = mix(self.planes[2][j], cv, num, den);
-                        }
-                    }
-                    _ => {
-                        let i = cy * self.strides[1] + cx * 2;
-                        let uv = &mut self.planes[1][i..i + 2];
-                        if num >= den {
-                            uv[0] = cu;
-                            uv[1] = cv;
-                        } else {
-                            uv[0] = mix(uv[0], cu, num, den);
-                            uv[1] = mix(uv[1], cv, num, den);
-                        }
-                    }
-                }
+                self.blend_chroma(cx, cy, num, den, paint);
             }
         }
     }

@@ -1,31 +1,42 @@
 //! Drawing detections on video frames, in place, in the formats rsinfer reads (rsoverlay's
 //! logic, with no GStreamer types).
 //!
-//! - [`canvas`]: clipped primitives (rectangles, glyph masks, pixelation) on I420, NV12 and
-//!   packed RGB frames, with colours converted once to the frame's Y'CbCr.
+//! - [`canvas`]: clipped primitives (rectangles, shapes, glyph masks, pixelation) on I420,
+//!   NV12 and packed RGB frames, with colours converted once to the frame's Y'CbCr.
+//! - [`shape`]: pixel sets as spans: unions of rectangles, thick polylines.
 //! - [`text`]: the embedded font and a per-size glyph cache.
-//! - [`style`]: palette, user colours, class filters, label text.
+//! - [`style`]: palette, user colours, class filters, predicted-box style, label text.
+//! - [`trails`]: the recent box centres per track id.
 //!
-//! [`Renderer::draw`] lays out one frame: pixelation of `blur-classes` first, then every box
-//! outline, then every label (so labels are never covered by another object's box), then the
-//! statistics line.
+//! [`Renderer::draw_scene`] lays out one frame: pixelation of `blur-classes` first, then the
+//! trails, then every box outline, then every label (so labels are never covered by another
+//! object's box), then the statistics line.
 //!
 //! Geometry: a detection's box covers pixels `[round(x), round(x + width))` by
 //! `[round(y), round(y + height))`; the outline is drawn inside that rectangle. The label's
 //! background sits on top of the box (its bottom row is the row above the box), starting at
 //! the box's left edge and shifted left to stay inside the frame; when there is no room
 //! above, it goes inside the box at its top. Boxes with no area draw nothing.
+//!
+//! A dashed outline ([`dashed_outline_rects`]) is the solid one with gaps: along each side,
+//! measured from the nearer end of that side (its corner), offsets `k` with
+//! `k mod (dash + gap) < dash` are drawn ([`dash_pattern`]), so every corner is drawn and the
+//! pattern meets itself in the middle of the side.
 
 pub mod canvas;
+pub mod shape;
 pub mod style;
 pub mod text;
+pub mod trails;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use canvas::{Canvas, Paint, Rect};
-pub use style::{ClassSet, ColorMap, Style, PALETTE};
+pub use shape::{Shape, Span};
+pub use style::{is_predicted, ClassSet, ColorMap, PredictedStyle, Style, PALETTE};
 pub use text::{embedded_font, load_font, Font, GlyphCache};
+pub use trails::{Trail, TrailStore};
 
 use crate::detection::Detection;
 use crate::preprocess::Colorimetry;
@@ -58,6 +69,89 @@ pub fn outline_rects(b: Rect, lw: i32) -> [Rect; 4] {
     let left = Rect::new(b.x0, top.y1, (b.x0 + lw).min(b.x1), bottom.y0);
     let right = Rect::new((b.x1 - lw).max(left.x1), top.y1, b.x1, bottom.y0);
     [top, bottom, left, right]
+}
+
+/// Dash and gap lengths of a dashed outline of width `lw`: `(max(4, 3 lw), max(3, 2 lw))`.
+pub fn dash_pattern(lw: i32) -> (i32, i32) {
+    let lw = lw.clamp(0, 1 << 16);
+    ((3 * lw).max(4), (2 * lw).max(3))
+}
+
+/// The drawn offsets of a side of `n` pixels (see the module doc), as runs `[a, b)`, only
+/// those meeting `[lo, hi)`.
+pub fn dash_runs(n: i32, dash: i32, gap: i32, lo: i32, hi: i32) -> Vec<(i32, i32)> {
+    let (lo, hi) = (lo.max(0), hi.min(n));
+    let period = i64::from(dash.max(1)) + i64::from(gap.max(0));
+    let dash = i64::from(dash.max(1));
+    let mut runs = Vec::new();
+    if lo >= hi {
+        return runs;
+    }
+    let (n, lo, hi) = (i64::from(n), i64::from(lo), i64::from(hi));
+    // Offsets below `half` are measured from the start, the others from the end.
+    let half = (n + 1) / 2;
+    let mut push = |a: i64, b: i64| {
+        let (a, b) = (a.max(lo), b.min(hi));
+        if a < b {
+            runs.push((a as i32, b as i32));
+        }
+    };
+    // From the start: runs [m p, m p + dash) within [0, half) that can meet [lo, hi).
+    let mut m = (lo - dash).max(0) / period;
+    while m * period < half.min(hi) {
+        push(m * period, (m * period + dash).min(half));
+        m += 1;
+    }
+    // From the end: distance d = n - 1 - k; runs of d [m p, m p + dash) within [0, n - half),
+    // visible when d meets (n - 1 - hi, n - 1 - lo].
+    let (dlo, dhi) = (n - hi, n - lo);
+    let mut m = (dlo - dash).max(0) / period;
+    let mut from_end = Vec::new();
+    while m * period < (n - half).min(dhi) {
+        let (d0, d1) = (m * period, (m * period + dash).min(n - half));
+        from_end.push((n - d1, n - d0));
+        m += 1;
+    }
+    for (a, b) in from_end.into_iter().rev() {
+        push(a, b);
+    }
+    runs
+}
+
+/// The rectangles of a dashed outline of `b` with thickness `lw`, not overlapping each
+/// other, only those meeting `visible` (the frame): a subset of [`outline_rects`].
+pub fn dashed_outline_rects(b: Rect, lw: i32, visible: Rect) -> Vec<Rect> {
+    let (dash, gap) = dash_pattern(lw);
+    let [top, bottom, left, right] = outline_rects(b, lw);
+    let mut out = Vec::new();
+    for r in [top, bottom] {
+        let v = r.intersect(&visible);
+        if v.is_empty() {
+            continue;
+        }
+        for (a, e) in dash_runs(b.width(), dash, gap, v.x0 - b.x0, v.x1 - b.x0) {
+            out.push(Rect::new(b.x0 + a, r.y0, b.x0 + e, r.y1));
+        }
+    }
+    for r in [left, right] {
+        let v = r.intersect(&visible);
+        if v.is_empty() {
+            continue;
+        }
+        for (a, e) in dash_runs(b.height(), dash, gap, v.y0 - b.y0, v.y1 - b.y0) {
+            out.push(Rect::new(r.x0, b.y0 + a, r.x1, b.y0 + e));
+        }
+    }
+    out
+}
+
+/// What [`Renderer::draw_scene`] draws on one frame.
+pub struct Scene<'a> {
+    pub detections: &'a [Detection],
+    /// Trails to draw (`show-trails`).
+    pub trails: Option<&'a TrailStore>,
+    /// One line of text for the top-left corner.
+    pub stats: Option<&'a str>,
 }
 
 /// Padding around label text: (horizontal, vertical) pixels.
@@ -153,12 +247,31 @@ impl Renderer {
         style: &Style,
         stats: Option<&str>,
     ) -> usize {
+        let scene = Scene {
+            detections,
+            trails: None,
+            stats,
+        };
+        self.draw_scene(canvas, colorimetry, &scene, style)
+    }
+
+    /// Draws `scene` on `canvas` (a frame of `colorimetry`) in `style`. Returns how many
+    /// detections were drawn.
+    pub fn draw_scene(
+        &mut self,
+        canvas: &mut Canvas<'_>,
+        colorimetry: Colorimetry,
+        scene: &Scene<'_>,
+        style: &Style,
+    ) -> usize {
         self.ensure_size(style.font_size);
         if colorimetry != self.colorimetry {
             self.colorimetry = colorimetry;
             self.paints.clear();
         }
         let (fw, fh) = (canvas.width(), canvas.height());
+        let frame = Rect::new(0, 0, fw, fh);
+        let detections = scene.detections;
 
         for det in detections.iter().filter(|d| style.blurs(d)) {
             let b = box_rect(det);
@@ -166,16 +279,38 @@ impl Renderer {
             canvas.pixelate(b, block as u32);
         }
 
+        if let Some(trails) = scene.trails {
+            let width = f64::from(style.trail_width());
+            for (_, trail) in trails.trails() {
+                let path = trail.path(style);
+                if path.len() < 2 {
+                    continue;
+                }
+                let shape = Shape::polyline(&path, width, frame);
+                if !shape.is_empty() {
+                    let paint = self.paint(style.colors.class_color(&trail.label, trail.label_id));
+                    canvas.fill_shape(&shape, paint);
+                }
+            }
+        }
+
         let mut drawn = 0;
-        let lw = style.line_width.min(1 << 16) as i32;
         for det in detections.iter().filter(|d| style.draws(d)) {
             let b = box_rect(det);
-            if b.is_empty() || b.intersect(&Rect::new(0, 0, fw, fh)).is_empty() {
+            if b.is_empty() || b.intersect(&frame).is_empty() {
                 continue;
             }
             drawn += 1;
-            if lw > 0 {
-                let paint = self.paint(style.colors.color(det));
+            let (lw, dashed) = style.outline(det);
+            let lw = lw.min(1 << 16) as i32;
+            if lw == 0 {
+                continue;
+            }
+            let paint = self.paint(style.colors.color(det));
+            if dashed {
+                let shape = Shape::from_rects(dashed_outline_rects(b, lw, frame), frame);
+                canvas.fill_shape(&shape, paint);
+            } else {
                 for r in outline_rects(b, lw) {
                     canvas.fill_rect(r, paint);
                 }
@@ -184,7 +319,7 @@ impl Renderer {
 
         for det in detections.iter().filter(|d| style.draws(d)) {
             let b = box_rect(det);
-            if b.is_empty() || b.intersect(&Rect::new(0, 0, fw, fh)).is_empty() {
+            if b.is_empty() || b.intersect(&frame).is_empty() {
                 continue;
             }
             let Some(text) = style.label_text(det) else {
@@ -196,7 +331,7 @@ impl Renderer {
             self.draw_label(canvas, rect, &text, color, style.font_size);
         }
 
-        if let Some(stats) = stats {
+        if let Some(stats) = scene.stats {
             let size = self.label_size(stats, style.font_size);
             let rect = Rect::with_size(0, 0, size.0, size.1);
             self.draw_label(canvas, rect, stats, STATS_BACKGROUND, style.font_size);

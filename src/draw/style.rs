@@ -1,5 +1,6 @@
 //! What to draw and in which colours: the class palette, user colours (`colors`), class
-//! filters (`classes`, `blur-classes`) and the label text.
+//! filters (`classes`, `blur-classes`), how predicted boxes look (`predicted-style`) and the
+//! label text.
 
 use std::collections::{HashMap, HashSet};
 
@@ -92,17 +93,22 @@ impl ColorMap {
     /// The colour of a detection: the user's colour for its label, else for its class id,
     /// else the palette by class id (by a hash of the label when the id is unknown).
     pub fn color(&self, det: &Detection) -> [u8; 3] {
-        if let Some(c) = self.by_label.get(&det.label) {
+        self.class_color(&det.label, det.label_id)
+    }
+
+    /// The colour of class `label` / `label_id` (as [`ColorMap::color`]).
+    pub fn class_color(&self, label: &str, label_id: i32) -> [u8; 3] {
+        if let Some(c) = self.by_label.get(label) {
             return *c;
         }
-        if let Some(c) = self.by_id.get(&det.label_id) {
+        if let Some(c) = self.by_id.get(&label_id) {
             return *c;
         }
-        let index = if det.label_id >= 0 {
-            det.label_id as usize
+        let index = if label_id >= 0 {
+            label_id as usize
         } else {
             // FNV-1a: stable across runs and platforms, unlike std's hasher.
-            det.label.bytes().fold(0x811c_9dc5u32, |h, b| {
+            label.bytes().fold(0x811c_9dc5u32, |h, b| {
                 (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
             }) as usize
         };
@@ -131,8 +137,31 @@ impl ClassSet {
     }
 
     pub fn contains(&self, det: &Detection) -> bool {
-        self.labels.contains(&det.label) || self.ids.contains(&det.label_id)
+        self.contains_class(&det.label, det.label_id)
     }
+
+    pub fn contains_class(&self, label: &str, label_id: i32) -> bool {
+        self.labels.contains(label) || self.ids.contains(&label_id)
+    }
+}
+
+/// How boxes a tracker predicted (no detection on this frame) are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PredictedStyle {
+    /// A dashed outline of `line_width` (see [`super::dash_pattern`]).
+    #[default]
+    Dashed,
+    /// As detected boxes.
+    Solid,
+    /// A 1 px solid outline.
+    Thin,
+    /// Not drawn at all (no box, no label).
+    Hidden,
+}
+
+/// Whether a tracker predicted `det`'s box on this frame (no detection matched it).
+pub fn is_predicted(det: &Detection) -> bool {
+    det.tracking.as_ref().is_some_and(|t| t.predicted)
 }
 
 /// Everything that decides how detections are drawn.
@@ -151,6 +180,8 @@ pub struct Style {
     pub classes: Option<ClassSet>,
     /// Pixelate the inside of these classes' boxes (drawn or not).
     pub blur_classes: Option<ClassSet>,
+    /// How predicted boxes are drawn.
+    pub predicted: PredictedStyle,
 }
 
 impl Default for Style {
@@ -163,6 +194,7 @@ impl Default for Style {
             colors: ColorMap::default(),
             classes: None,
             blur_classes: None,
+            predicted: PredictedStyle::default(),
         }
     }
 }
@@ -195,9 +227,37 @@ impl Style {
         (!parts.is_empty()).then(|| parts.join(" "))
     }
 
-    /// Whether a detection is drawn (boxes and labels).
+    /// Whether a detection is drawn (boxes and labels): its class is, and it is not a
+    /// predicted box with [`PredictedStyle::Hidden`].
     pub fn draws(&self, det: &Detection) -> bool {
-        self.classes.as_ref().is_none_or(|c| c.contains(det))
+        self.draws_class(&det.label, det.label_id)
+            && !(self.predicted == PredictedStyle::Hidden && is_predicted(det))
+    }
+
+    /// Whether class `label` / `label_id` is drawn (`classes`).
+    pub fn draws_class(&self, label: &str, label_id: i32) -> bool {
+        self.classes
+            .as_ref()
+            .is_none_or(|c| c.contains_class(label, label_id))
+    }
+
+    /// Outline of a detection: `(line width, dashed)`; width 0 draws no outline.
+    pub fn outline(&self, det: &Detection) -> (u32, bool) {
+        let lw = self.line_width;
+        if !is_predicted(det) {
+            return (lw, false);
+        }
+        match self.predicted {
+            PredictedStyle::Dashed => (lw, true),
+            PredictedStyle::Solid => (lw, false),
+            PredictedStyle::Thin => (lw.min(1), false),
+            PredictedStyle::Hidden => (0, false),
+        }
+    }
+
+    /// Thickness of trails: half the line width, at least 1 px.
+    pub fn trail_width(&self) -> u32 {
+        (self.line_width / 2).max(1)
     }
 
     /// Whether a detection's box is pixelated.

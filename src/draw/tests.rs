@@ -384,3 +384,268 @@ fn renderer_draws_hundreds_of_boxes_anywhere_without_panicking() {
     );
     assert!(drawn > 50 && drawn < 300, "drawn {drawn}");
 }
+
+/// A predicted detection with track id `id`.
+fn predicted(x: f64, y: f64, w: f64, h: f64, id: u64) -> Detection {
+    Detection {
+        track_id: Some(id),
+        tracking: Some(crate::detection::TrackInfo {
+            predicted: true,
+            ..Default::default()
+        }),
+        ..det(x, y, w, h, "thing", 2)
+    }
+}
+
+/// Whether offset `k` of a side of `n` pixels is drawn, straight from the definition.
+fn dashed_at(k: i32, n: i32, lw: i32) -> bool {
+    let (dash, gap) = ((3 * lw).max(4), (2 * lw).max(3));
+    k.min(n - 1 - k) % (dash + gap) < dash
+}
+
+#[test]
+fn dash_pattern_scales_with_the_line_width() {
+    assert_eq!(dash_pattern(1), (4, 3));
+    assert_eq!(dash_pattern(2), (6, 4));
+    assert_eq!(dash_pattern(3), (9, 6));
+    assert_eq!(dash_pattern(0), (4, 3));
+}
+
+#[test]
+fn dash_runs_match_the_definition_from_both_ends() {
+    for n in [1, 2, 3, 7, 8, 15, 16, 40, 41, 82, 100] {
+        for lw in [1, 2, 3, 5] {
+            let (dash, gap) = dash_pattern(lw);
+            for (lo, hi) in [(0, n), (3, n - 2), (-5, 1000), (n / 2, n / 2 + 1)] {
+                let runs = dash_runs(n, dash, gap, lo, hi);
+                for w in runs.windows(2) {
+                    assert!(w[0].1 <= w[1].0, "sorted, disjoint: {runs:?}");
+                }
+                for k in -2..n + 2 {
+                    let want = k >= lo.max(0) && k < hi.min(n) && dashed_at(k, n, lw);
+                    let got = runs.iter().any(|&(a, b)| (a..b).contains(&k));
+                    assert_eq!(got, want, "n {n} lw {lw} [{lo}, {hi}) at {k}: {runs:?}");
+                }
+            }
+        }
+    }
+    // A side of a huge box: only the visible runs, whatever the side's length.
+    let runs = dash_runs(20_000_000, 9, 6, 10_000_000, 10_000_640);
+    assert!(runs.len() <= 640 / 15 + 2, "{} runs", runs.len());
+}
+
+#[test]
+fn dashed_outlines_are_the_outline_with_gaps_along_each_side() {
+    let frame = Rect::new(0, 0, 200, 150);
+    for (b, lw) in [
+        (Rect::new(20, 31, 102, 81), 3),
+        (Rect::new(5, 5, 9, 60), 2),
+        (Rect::new(-30, 100, 150, 170), 1),
+    ] {
+        let rects = dashed_outline_rects(b, lw, frame);
+        let solid = outline_rects(b, lw);
+        let top_rows = solid[0].y1;
+        let bottom_rows = solid[1].y0;
+        for y in b.y0 - 1..b.y1 + 1 {
+            for x in b.x0 - 1..b.x1 + 1 {
+                let n = rects.iter().filter(|r| r.contains(x, y)).count();
+                let on_outline = solid.iter().any(|r| r.contains(x, y));
+                let horizontal = y < top_rows || y >= bottom_rows;
+                let want = on_outline
+                    && frame.contains(x, y)
+                    && if horizontal {
+                        dashed_at(x - b.x0, b.width(), lw)
+                    } else {
+                        dashed_at(y - b.y0, b.height(), lw)
+                    };
+                assert_eq!(n, usize::from(want), "{b:?} lw {lw} at {x},{y}");
+            }
+        }
+    }
+}
+
+#[test]
+fn shapes_fill_each_pixel_once_and_blend_chroma_by_the_whole_coverage() {
+    let mut f = I420::new(13, 9, 50);
+    let red = Paint::new([255, 0, 0], BT601);
+    // Two rectangles meeting inside chroma blocks (an L: rows 2 and 3 share blocks), plus a
+    // lone pixel.
+    let rects = [
+        Rect::new(1, 2, 8, 3),
+        Rect::new(1, 3, 3, 7),
+        Rect::new(11, 8, 12, 9),
+    ];
+    let shape = Shape::from_rects(rects, Rect::new(0, 0, 13, 9));
+    f.canvas().fill_shape(&shape, red);
+    let inside = |x: usize, y: usize| rects.iter().any(|r| r.contains(x as i32, y as i32));
+    for y in 0..9 {
+        for x in 0..13 {
+            assert_eq!(f.y(x, y), if inside(x, y) { 81 } else { 50 }, "{x},{y}");
+        }
+    }
+    for cy in 0..5 {
+        for cx in 0..7 {
+            let block: Vec<(usize, usize)> = (cy * 2..(cy * 2 + 2).min(9))
+                .flat_map(|y| (cx * 2..(cx * 2 + 2).min(13)).map(move |x| (x, y)))
+                .collect();
+            let n = block.iter().filter(|&&(x, y)| inside(x, y)).count() as u32;
+            let d = block.len() as u32;
+            let expect = |c: u8| ((128 * (d - n) + u32::from(c) * n + d / 2) / d) as u8;
+            assert_eq!(f.uv(cx, cy), (expect(90), expect(240)), "chroma {cx},{cy}");
+        }
+    }
+    // Packed formats: the same pixels, nothing else.
+    let mut buf = vec![7u8; 13 * 9 * 4];
+    let mut c = Canvas::new(PixelFormat::Bgrx, 13, 9, vec![&mut buf], &[52]).unwrap();
+    c.fill_shape(&shape, red);
+    for y in 0..9 {
+        for x in 0..13 {
+            let px = &buf[(y * 13 + x) * 4..(y * 13 + x) * 4 + 4];
+            let want: &[u8] = if inside(x, y) {
+                &[0, 0, 255, 7]
+            } else {
+                &[7; 4]
+            };
+            assert_eq!(px, want, "{x},{y}");
+        }
+    }
+}
+
+#[test]
+fn predicted_boxes_follow_the_predicted_style() {
+    let mut r = Renderer::new(embedded_font(), 12);
+    let b = Rect::new(20, 31, 102, 81);
+    let p = predicted(20.0, 31.0, 82.0, 50.0, 9);
+    let no_labels = Style {
+        line_width: 3,
+        show_labels: false,
+        show_confidence: false,
+        ..Style::default()
+    };
+    let lit = |f: &I420| -> Vec<(usize, usize)> {
+        (0..121)
+            .flat_map(|y| (0..161).map(move |x| (x, y)))
+            .filter(|&(x, y)| f.y(x, y) != 16)
+            .collect()
+    };
+    let draw = |r: &mut Renderer, style: &Style, dets: &[Detection]| {
+        let mut f = I420::new(161, 121, 16);
+        let n = r.draw(&mut f.canvas(), BT601, dets, style, None);
+        (f, n)
+    };
+    // Dashed (the default): the dashed outline and nothing else.
+    let (f, n) = draw(&mut r, &no_labels, std::slice::from_ref(&p));
+    assert_eq!(n, 1);
+    let want: Vec<(usize, usize)> = {
+        let rects = dashed_outline_rects(b, 3, Rect::new(0, 0, 161, 121));
+        (0..121)
+            .flat_map(|y| (0..161).map(move |x| (x, y)))
+            .filter(|&(x, y)| rects.iter().any(|r| r.contains(x as i32, y as i32)))
+            .collect()
+    };
+    assert_eq!(lit(&f), want);
+    // Solid: as a detected box.
+    let solid = Style {
+        predicted: PredictedStyle::Solid,
+        ..no_labels.clone()
+    };
+    let detected = det(20.0, 31.0, 82.0, 50.0, "thing", 2);
+    assert_eq!(
+        lit(&draw(&mut r, &solid, std::slice::from_ref(&p)).0),
+        lit(&draw(&mut r, &no_labels, &[detected]).0)
+    );
+    // Thin: a 1 px outline.
+    let thin = Style {
+        predicted: PredictedStyle::Thin,
+        ..no_labels.clone()
+    };
+    let (f, _) = draw(&mut r, &thin, std::slice::from_ref(&p));
+    let one: Vec<(usize, usize)> = lit(&f);
+    assert_eq!(one.len(), 2 * 82 + 2 * 48);
+    assert!(one
+        .iter()
+        .all(|&(x, y)| x == 20 || x == 101 || y == 31 || y == 80));
+    // Hidden: neither box nor label, and not counted.
+    let hidden = Style {
+        predicted: PredictedStyle::Hidden,
+        ..Style::default()
+    };
+    let (f, n) = draw(&mut r, &hidden, std::slice::from_ref(&p));
+    assert_eq!((n, lit(&f).len()), (0, 0));
+    assert!(!hidden.draws(&p) && hidden.draws(&det(0., 0., 1., 1., "thing", 2)));
+}
+
+#[test]
+fn trails_are_drawn_under_the_boxes_in_the_class_colour() {
+    let mut r = Renderer::new(embedded_font(), 12);
+    let mut store = TrailStore::default();
+    let style = Style {
+        line_width: 6,
+        show_labels: false,
+        show_confidence: false,
+        colors: ColorMap::parse("thing:#ff0000").unwrap(),
+        ..Style::default()
+    };
+    // A 21x15 box moving right along y = 60: centres (30.5 + 10 i, 60.5).
+    for i in 0..6 {
+        let mut d = det(20.0 + 10.0 * f64::from(i), 53.0, 21.0, 15.0, "thing", 2);
+        d.track_id = Some(3);
+        store.push_frame(30, [&d]);
+    }
+    let mut f = I420::new(200, 100, 16);
+    let scene = Scene {
+        detections: &[],
+        trails: Some(&store),
+        stats: None,
+    };
+    r.draw_scene(&mut f.canvas(), BT601, &scene, &style);
+    // Width 3 from x 30.5 to 80.5, rows 59..62, round ends of radius 1.5.
+    for y in 0..100 {
+        for x in 0..200 {
+            let (cx, cy) = (x as f64 + 0.5, y as f64 + 0.5);
+            let dx = (30.5 - cx).max(cx - 80.5).max(0.0);
+            let on = dx.hypot(cy - 60.5) <= 1.5;
+            assert_eq!(f.y(x, y), if on { 81 } else { 16 }, "{x},{y}");
+        }
+    }
+    // Another class filter: nothing.
+    let mut g = I420::new(200, 100, 16);
+    let cars = Style {
+        classes: ClassSet::parse("car"),
+        ..style.clone()
+    };
+    r.draw_scene(&mut g.canvas(), BT601, &scene, &cars);
+    assert!(g.planes[0].iter().all(|&v| v == 16));
+}
+
+#[test]
+fn predicted_boxes_and_trails_anywhere_without_panicking() {
+    let mut r = Renderer::new(embedded_font(), 12);
+    let mut store = TrailStore::new(50);
+    let mut f = I420::new(321, 239, 16);
+    let style = Style::default();
+    for frame in 0..40 {
+        let dets: Vec<Detection> = (0..80u64)
+            .map(|i| {
+                let v = (i * 37 + frame * 11) as f64;
+                let mut d = predicted(v * 9.1 - 400.0, v * 5.3 - 300.0, v, v / 2.0, i);
+                if i % 2 == 0 {
+                    d.tracking = None;
+                }
+                d
+            })
+            .chain([
+                predicted(-1e12, -1e12, 2e12, 2e12, 1000),
+                predicted(f64::NAN, 1.0, 5.0, f64::INFINITY, 1001),
+            ])
+            .collect();
+        store.push_frame(30, &dets);
+        assert!(store.len() <= 50);
+        let scene = Scene {
+            detections: &dets,
+            trails: Some(&store),
+            stats: Some("x"),
+        };
+        r.draw_scene(&mut f.canvas(), BT601, &scene, &style);
+    }
+}

@@ -12,8 +12,8 @@
  * `decodebin ! rsinfer ! rsoverlay ! x264enc` needs no `videoconvert`. Colours look the same
  * in every format: the palette is converted once to the frame's Y'CbCr (BT.601/709/2020,
  * limited or full range, from the caps); in I420/NV12 a chroma sample shared by drawn and
- * undrawn pixels is blended in proportion. Buffers with nothing to draw pass through
- * untouched (not even made writable).
+ * undrawn pixels is blended in proportion. Buffers with nothing to draw (no box, label,
+ * pixelation, trail or statistics) pass through untouched (not even made writable).
  *
  * Colours: class id `i` gets colour `i mod 20` of Ultralytics' palette; `colors` overrides
  * per label or class id (`person:#ff0000,car:#00ff00,3:#0000ff`). Text is black on light
@@ -27,9 +27,28 @@
  * change while PLAYING. A `colors` value that does not parse is refused with a warning
  * (the previous colours stay) and makes a following start fail with a clear error.
  *
- * ## Example launch line
+ * Tracked objects (rstracker's `tracking` structure):
+ * - a box the tracker predicted (`predicted=true`: no detection matched it on this frame) is
+ *   drawn in `predicted-style`: `dashed` (default) draws its outline in dashes of
+ *   `max(4, 3 * line-width)` pixels with gaps of `max(3, 2 * line-width)`, running along
+ *   each side from both corners (corners always drawn), in the class colour; `solid` draws
+ *   it as a detected box, `thin` as a 1 px outline, `hidden` not at all (no box, no label,
+ *   not counted by `show-stats`; `blur-classes` still pixelates it). The label is the same
+ *   as a detected box's.
+ * - `show-trails=true` draws, under the boxes, each track's path: a polyline through its box
+ *   centres over the last `trail-length` frames (oldest to newest), `max(1, line-width / 2)`
+ *   pixels thick, in the class colour of its latest box, for the classes `classes` draws
+ *   (points of predicted boxes are left out when `predicted-style=hidden`). A trail stays
+ *   after its object is gone and shortens by one point per frame; a track not seen for
+ *   `trail-length` frames is forgotten, and at most 4096 tracks are remembered (the one seen
+ *   longest ago goes first). Trails are forgotten on flush, on a new stream, on a change of
+ *   frame size, when `show-trails` is turned off and on stop. A frame with no detection but
+ *   a trail to draw is drawn; one with neither passes through untouched.
+ *
+ * ## Example launch lines
  * ```text
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rsoverlay show-stats=true ! videoconvert ! autovideosink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 inference-interval=3 ! rstracker ! rsoverlay show-trails=true trail-length=60 predicted-style=dashed ! videoconvert ! autovideosink
  * ```
  *
  * Since: plugins-rs-0.1.0
@@ -44,13 +63,15 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
-use crate::detection;
-use crate::draw::{self, Canvas, ClassSet, ColorMap, Renderer, Style};
+use super::PredictedStyle;
+use crate::detection::{self, Detection};
+use crate::draw::{self, Canvas, ClassSet, ColorMap, Renderer, Scene, Style, TrailStore};
 use crate::preprocess::{Colorimetry, PixelFormat};
 use crate::video;
 
 // Lock order: `settings` is a leaf lock, taken alone and released at once; `state` is only
-// taken by the streaming thread and start/stop/set_caps. No lock is held while posting.
+// taken by the streaming thread and start/stop/set_caps/sink_event. No lock is held while
+// posting or forwarding an event.
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -65,6 +86,13 @@ const DEFAULT_SHOW_CONFIDENCE: bool = true;
 const DEFAULT_LINE_WIDTH: u32 = 2;
 const DEFAULT_FONT_SIZE: u32 = 16;
 const DEFAULT_SHOW_STATS: bool = false;
+const DEFAULT_PREDICTED_STYLE: PredictedStyle = PredictedStyle::Dashed;
+const DEFAULT_SHOW_TRAILS: bool = false;
+const DEFAULT_TRAIL_LENGTH: u32 = 30;
+const MIN_TRAIL_LENGTH: u32 = 2;
+const MAX_TRAIL_LENGTH: u32 = 1000;
+/// Tracks whose trails are remembered at most (the one seen longest ago is dropped first).
+const MAX_TRAIL_TRACKS: usize = draw::trails::DEFAULT_MAX_TRACKS;
 const MAX_LINE_WIDTH: u32 = 1000;
 const MIN_FONT_SIZE: u32 = 4;
 const MAX_FONT_SIZE: u32 = 512;
@@ -79,6 +107,8 @@ struct Settings {
     classes: Option<String>,
     blur_classes: Option<String>,
     show_stats: bool,
+    show_trails: bool,
+    trail_length: u32,
     font_location: Option<String>,
 }
 
@@ -90,6 +120,7 @@ impl Default for Settings {
                 font_size: DEFAULT_FONT_SIZE,
                 show_labels: DEFAULT_SHOW_LABELS,
                 show_confidence: DEFAULT_SHOW_CONFIDENCE,
+                predicted: DEFAULT_PREDICTED_STYLE.into(),
                 ..Style::default()
             }),
             colors: None,
@@ -97,6 +128,8 @@ impl Default for Settings {
             classes: None,
             blur_classes: None,
             show_stats: DEFAULT_SHOW_STATS,
+            show_trails: DEFAULT_SHOW_TRAILS,
+            trail_length: DEFAULT_TRAIL_LENGTH,
             font_location: None,
         }
     }
@@ -128,6 +161,11 @@ struct State {
     colorimetry: Colorimetry,
     info: Option<gst_video::VideoInfo>,
     rate: RateMeter,
+    /// Recent box centres per track id (`show-trails`), updated on every frame.
+    trails: TrailStore,
+    /// The detections `before_transform` read, for `transform_ip` on the same buffer: keyed
+    /// by its PTS and meta count.
+    pending: Option<(Option<gst::ClockTime>, usize, Vec<Detection>)>,
     frames: u64,
     drawn: u64,
 }
@@ -213,6 +251,37 @@ impl ObjectImpl for RsOverlay {
                     .default_value(DEFAULT_SHOW_STATS)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default(
+                    "predicted-style",
+                    DEFAULT_PREDICTED_STYLE,
+                )
+                .nick("Predicted style")
+                .blurb(
+                    "How boxes a tracker predicted (no detection on this frame) are drawn: \
+                         dashed outline, solid like detected boxes, thin 1 px outline, or hidden",
+                )
+                .mutable_playing()
+                .build(),
+                glib::ParamSpecBoolean::builder("show-trails")
+                    .nick("Show trails")
+                    .blurb(
+                        "Draw each tracked object's path: its box centres over the last \
+                         trail-length frames, in the class colour",
+                    )
+                    .default_value(DEFAULT_SHOW_TRAILS)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecUInt::builder("trail-length")
+                    .nick("Trail length")
+                    .blurb(
+                        "Frames of history in a trail; a track not seen for this many frames \
+                         is forgotten",
+                    )
+                    .minimum(MIN_TRAIL_LENGTH)
+                    .maximum(MAX_TRAIL_LENGTH)
+                    .default_value(DEFAULT_TRAIL_LENGTH)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecString::builder("font-location")
                     .nick("Font location")
                     .blurb("TrueType/OpenType font file for labels (empty = embedded DejaVu Sans)")
@@ -284,6 +353,18 @@ impl ObjectImpl for RsOverlay {
                 self.settings.lock().unwrap().show_stats =
                     value.get().expect("type checked upstream")
             }
+            "predicted-style" => {
+                let v: PredictedStyle = value.get().expect("type checked upstream");
+                self.update_style(|s| s.predicted = v.into());
+            }
+            "show-trails" => {
+                self.settings.lock().unwrap().show_trails =
+                    value.get().expect("type checked upstream")
+            }
+            "trail-length" => {
+                self.settings.lock().unwrap().trail_length =
+                    value.get().expect("type checked upstream")
+            }
             "font-location" => self.settings.lock().unwrap().font_location = text(),
             _ => unimplemented!(),
         }
@@ -300,6 +381,9 @@ impl ObjectImpl for RsOverlay {
             "classes" => s.classes.to_value(),
             "blur-classes" => s.blur_classes.to_value(),
             "show-stats" => s.show_stats.to_value(),
+            "predicted-style" => PredictedStyle::from(s.style.predicted).to_value(),
+            "show-trails" => s.show_trails.to_value(),
+            "trail-length" => s.trail_length.to_value(),
             "font-location" => s.font_location.to_value(),
             _ => unimplemented!(),
         }
@@ -361,6 +445,8 @@ impl BaseTransformImpl for RsOverlay {
                 frames: 0,
                 fps: None,
             },
+            trails: TrailStore::new(MAX_TRAIL_TRACKS),
+            pending: None,
             frames: 0,
             drawn: 0,
         });
@@ -393,30 +479,85 @@ impl BaseTransformImpl for RsOverlay {
             return Err(gst::loggable_error!(CAT, "Caps before start"));
         };
         gst::debug!(CAT, imp = self, "Caps {:?}, {:?}", incaps, colorimetry);
+        let resized = state
+            .info
+            .as_ref()
+            .is_some_and(|old| (old.width(), old.height()) != (info.width(), info.height()));
+        if resized {
+            // Trails are in the old frame's pixels.
+            state.trails.clear();
+        }
         state.format = Some(format);
         state.colorimetry = colorimetry;
         state.info = Some(info);
         Ok(())
     }
 
+    fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::FlushStop(_) | gst::EventView::StreamStart(_) = event.view() {
+            if let Some(state) = self.state.lock().unwrap().as_mut() {
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "{:?}: forgetting {} trails",
+                    event.type_(),
+                    state.trails.len()
+                );
+                state.trails.clear();
+            }
+        }
+        self.parent_sink_event(event)
+    }
+
     fn before_transform(&self, buf: &gst::BufferRef) {
         // Decide per buffer whether there is anything to draw: if not, the buffer passes
         // through without being made writable (no copy when it is shared, e.g. after a tee).
-        let show_stats = self.settings.lock().unwrap().show_stats;
-        let draw = show_stats || detection::count(buf) > 0;
-        if let Some(state) = self.state.lock().unwrap().as_mut() {
-            state.frames += 1;
-            state.rate.tick(Instant::now());
-        }
+        // Trails are updated here, as every buffer comes by here, passed through or not.
+        let (style, show_stats, show_trails, trail_length) = {
+            let s = self.settings.lock().unwrap();
+            (s.style.clone(), s.show_stats, s.show_trails, s.trail_length)
+        };
+        let count = detection::count(buf);
+        let draw = match self.state.lock().unwrap().as_mut() {
+            None => show_stats || count > 0,
+            Some(state) => {
+                state.frames += 1;
+                state.rate.tick(Instant::now());
+                state.pending = None;
+                let size = state.info.as_ref().map(|i| (i.width(), i.height()));
+                let detections = match size {
+                    Some((w, h)) if count > 0 && (show_trails || !show_stats) => {
+                        Some(detection::read(buf, w, h))
+                    }
+                    _ => None,
+                };
+                let mut draw = show_stats || (size.is_none() && count > 0);
+                if let Some(dets) = &detections {
+                    draw |= dets.iter().any(|d| style.draws(d) || style.blurs(d));
+                }
+                if show_trails {
+                    state
+                        .trails
+                        .push_frame(trail_length, detections.iter().flatten());
+                    draw |= state.trails.has_drawable(&style);
+                } else if !state.trails.is_empty() {
+                    state.trails.clear();
+                }
+                if let Some(dets) = detections.filter(|_| draw) {
+                    state.pending = Some((buf.pts(), count, dets));
+                }
+                draw
+            }
+        };
         if self.obj().is_passthrough() == draw {
             self.obj().set_passthrough(!draw);
         }
     }
 
     fn transform_ip(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (style, show_stats) = {
+        let (style, show_stats, show_trails) = {
             let s = self.settings.lock().unwrap();
-            (s.style.clone(), s.show_stats)
+            (s.style.clone(), s.show_stats, s.show_trails)
         };
         let mut guard = self.state.lock().unwrap();
         let Some(state) = guard.as_mut() else {
@@ -425,7 +566,10 @@ impl BaseTransformImpl for RsOverlay {
         let (Some(info), Some(format)) = (state.info.as_ref(), state.format) else {
             return Err(gst::FlowError::NotNegotiated);
         };
-        let detections = detection::read(buf, info.width(), info.height());
+        let detections = match state.pending.take() {
+            Some((pts, count, dets)) if pts == buf.pts() && count == detection::count(buf) => dets,
+            _ => detection::read(buf, info.width(), info.height()),
+        };
         let stats = show_stats.then(|| {
             let fps = match state.rate.fps {
                 Some(fps) => format!("{fps:.1} fps"),
@@ -461,13 +605,14 @@ impl BaseTransformImpl for RsOverlay {
                 return Err(gst::FlowError::Error);
             }
         };
-        let drawn = state.renderer.draw(
-            &mut canvas,
-            state.colorimetry,
-            &detections,
-            &style,
-            stats.as_deref(),
-        );
+        let scene = Scene {
+            detections: &detections,
+            trails: show_trails.then_some(&state.trails),
+            stats: stats.as_deref(),
+        };
+        let drawn = state
+            .renderer
+            .draw_scene(&mut canvas, state.colorimetry, &scene, &style);
         state.drawn += drawn as u64;
         gst::trace!(
             CAT,
