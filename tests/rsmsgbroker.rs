@@ -1,7 +1,7 @@
 //! rsmsgbroker without a real broker: pass-through behaviour (Harness), payloads through the
-//! file transport, configuration errors, secrets, and fault injection with librdkafka's
-//! mock cluster (broker down at start, queue bound and drops, flush on stop, request
-//! errors). The end-to-end and outage tests with a real broker are in
+//! file transport (frames and rstracker's track events), configuration errors, secrets,
+//! and fault injection with librdkafka's mock cluster (broker down at start, queue bound and
+//! drops, flush on stop, request errors). The end-to-end and outage tests with a real broker are in
 //! tests/rsmsgbroker_kafka.rs.
 
 mod common;
@@ -9,7 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use gst::prelude::*;
-use gstrsvision::detection::{self, Detection};
+use gstrsvision::detection::tracking::{self, TrackerFrame};
+use gstrsvision::detection::{self, Detection, TrackEvent};
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use serde_json::Value;
@@ -18,6 +19,8 @@ use common::{broker, init, TempDir};
 
 #[path = "msgbroker/schema.rs"]
 mod schema;
+#[path = "msgbroker/tracks.rs"]
+mod tracks;
 use schema::{check_full_schema, check_minimal_schema};
 
 const W: u32 = 640;

@@ -21,6 +21,11 @@ pub struct Object {
     pub track_id: Option<u64>,
     /// Confidence in 0..1.
     pub confidence: f64,
+    /// `object.speed`: a tracker's speed estimate in pixels per second (`0.0` when unset).
+    pub speed: Option<f64>,
+    /// `object.direction`: the direction of motion in degrees, 0 = +x, 90 = +y (down the
+    /// image) (`0.0` when unset).
+    pub direction: Option<f64>,
 }
 
 impl Object {
@@ -52,6 +57,34 @@ impl Object {
             label: det.label.clone(),
             track_id: det.track_id,
             confidence: det.confidence,
+            speed: None,
+            direction: None,
+        }
+    }
+
+    /// The object of a tracker's lifecycle event in a `frame_width` x `frame_height` frame:
+    /// its track id, label and box (rounded and clipped as [`Object::from_detection`]), with
+    /// the track's speed and direction.
+    pub fn from_track_event(
+        ev: &crate::detection::TrackEvent,
+        frame_width: u32,
+        frame_height: u32,
+    ) -> Self {
+        let det = crate::detection::Detection {
+            x: ev.x,
+            y: ev.y,
+            width: ev.width,
+            height: ev.height,
+            confidence: ev.confidence,
+            label_id: ev.label_id,
+            label: ev.label.clone(),
+            track_id: Some(ev.track_id),
+            tracking: None,
+        };
+        Object {
+            speed: Some(ev.speed()),
+            direction: Some(ev.direction()),
+            ..Object::from_detection(&det, frame_width, frame_height)
         }
     }
 
@@ -158,13 +191,27 @@ impl PayloadBuilder {
         &self.sensor.id
     }
 
-    /// Appends one full-schema document for `obj` (DeepStream's PAYLOAD_DEEPSTREAM) to `out`.
-    /// `message_id` and `event_id` are uuid4 strings.
+    /// Appends one full-schema document for `obj` (DeepStream's PAYLOAD_DEEPSTREAM) to `out`,
+    /// with the builder's `event_type`. `message_id` and `event_id` are uuid4 strings.
     pub fn write_full(
         &self,
         out: &mut String,
         frame: &Frame,
         obj: &Object,
+        message_id: &str,
+        event_id: &str,
+    ) {
+        self.write_full_with_event(out, frame, obj, &self.event_type, message_id, event_id);
+    }
+
+    /// [`PayloadBuilder::write_full`] with `event_type` (one of [`EVENT_TYPES`]) as
+    /// `event.type`, e.g. a tracker's event for this object.
+    pub fn write_full_with_event(
+        &self,
+        out: &mut String,
+        frame: &Frame,
+        obj: &Object,
+        event_type: &str,
         message_id: &str,
         event_id: &str,
     ) {
@@ -230,7 +277,11 @@ impl PayloadBuilder {
 
         out.push_str(",\"object\":{\"id\":");
         write_str(out, &obj.id_string());
-        out.push_str(",\"speed\":0.0,\"direction\":0.0,\"orientation\":0.0,");
+        out.push_str(",\"speed\":");
+        write_f64(out, obj.speed.unwrap_or(0.0));
+        out.push_str(",\"direction\":");
+        write_f64(out, obj.direction.unwrap_or(0.0));
+        out.push_str(",\"orientation\":0.0,");
         write_str(out, &type_name(&obj.label));
         out.push_str(":{}");
         if self.include_confidence {
@@ -249,7 +300,7 @@ impl PayloadBuilder {
         out.push_str(",\"event\":{\"id\":");
         write_str(out, event_id);
         out.push_str(",\"type\":");
-        write_str(out, &self.event_type);
+        write_str(out, event_type);
         out.push_str("},\"videoPath\":\"\"}");
     }
 
@@ -378,6 +429,8 @@ mod tests {
             label: "person".into(),
             track_id: Some(13103),
             confidence: 0.5,
+            speed: None,
+            direction: None,
         }
     }
 
@@ -565,5 +618,129 @@ mod tests {
         assert_eq!((o.left, o.top, o.right, o.bottom), (10, 0, 100, 47));
         let o = Object::from_detection(&d, 0, 0);
         assert_eq!((o.left, o.top, o.right, o.bottom), (10, 0, 111, 47));
+    }
+    fn track_event() -> crate::detection::TrackEvent {
+        crate::detection::TrackEvent {
+            track_id: 42,
+            event: "moving".into(),
+            reason: String::new(),
+            label: "car".into(),
+            label_id: 2,
+            // Crosses the right and top edges of a 640x480 frame.
+            x: 630.6,
+            y: -2.4,
+            width: 20.0,
+            height: 50.2,
+            confidence: 0.7,
+            pts: Some(1_000_000_000),
+            running_time: Some(1_000_000_000),
+            first_seen: Some(0),
+            last_seen: Some(1_000_000_000),
+            hits: 12,
+            // 3-4-5 triangle: 50 px/s, up and to the left.
+            velocity: (-30.0, -40.0),
+        }
+    }
+
+    /// A track event's message: every field, with the event as event.type, the track id as
+    /// object.id, the clipped integer box and the track's speed and direction.
+    #[test]
+    fn full_document_of_a_track_event() {
+        let mut b = builder();
+        b.include_confidence = true;
+        b.event_type = "entry".into();
+        let o = Object::from_track_event(&track_event(), 640, 480);
+        assert_eq!((o.left, o.top, o.right, o.bottom), (631, 0, 640, 48));
+        let mut s = String::new();
+        b.write_full_with_event(
+            &mut s,
+            &Frame {
+                number: 3,
+                timestamp_ms: 1_627_494_799_339,
+            },
+            &o,
+            "moving",
+            "m-1",
+            "e-1",
+        );
+        let mut got: Value = serde_json::from_str(&s).unwrap();
+        // atan2(-40, -30) = -126.87 degrees, i.e. 233.13 in 0..360 (0 = +x, 90 = down).
+        let direction = got["object"]["direction"].as_f64().unwrap();
+        assert!(
+            (direction - (180.0 + (40.0f64 / 30.0).atan().to_degrees())).abs() < 1e-9,
+            "{direction}"
+        );
+        got["object"]["direction"] = json!(0.0);
+        let want = json!({"messageid": "m-1", "mdsversion": "1.0", "@timestamp": "2021-07-28T17:53:19.339Z", "place": {"id": "0", "name": "HWY_20_AND_LOCUST__EBA", "type": "intersection/road", "location": {"lat": 30.32, "lon": -40.55, "alt": 100.0}, "entrance": {"name": "C_127_158", "lane": "Lane 1", "level": "P1", "coordinate": {"x": 1.0, "y": 2.0, "z": 3.0}}}, "sensor": {"id": "HWY_20_AND_LOCUST__EBA__4_11_2018_4_59_59_508_AM_UTC-07_00", "type": "Camera", "description": "Aisle Camera", "location": {"lat": 45.293701447, "lon": -75.8303914499, "alt": 48.1557479338}, "coordinate": {"x": 5.2, "y": 10.1, "z": 11.2}}, "analyticsModule": {"id": "XYZ_1", "description": "Vehicle Detection and License Plate Recognition", "source": "OpenALR", "version": "1.0"}, "object": {"id": "42", "speed": 50.0, "direction": 0.0, "orientation": 0.0, "Car": {}, "confidence": 0.7, "bbox": {"topleftx": 631, "toplefty": 0, "bottomrightx": 640, "bottomrighty": 48}, "location": {"lat": 0.0, "lon": 0.0, "alt": 0.0}, "coordinate": {"x": 0.0, "y": 0.0, "z": 0.0}}, "event": {"id": "e-1", "type": "moving"}, "videoPath": ""});
+        assert_eq!(got, want);
+        // Speed and direction are JSON doubles, the box integers.
+        assert!(s.contains("\"speed\":50.0,"), "{s}");
+        assert!(s.contains("\"topleftx\":631,"), "{s}");
+        // The builder's own event type is untouched and still used by write_full.
+        s.clear();
+        b.write_full(
+            &mut s,
+            &Frame {
+                number: 3,
+                timestamp_ms: 0,
+            },
+            &o,
+            "m",
+            "e",
+        );
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["event"]["type"], "entry");
+        assert_eq!(v["object"]["speed"], 50.0);
+    }
+
+    #[test]
+    fn track_event_objects() {
+        let mut ev = track_event();
+        // Unknown frame size: rounded, not clipped (negative edges to 0 as for detections).
+        let o = Object::from_track_event(&ev, 0, 0);
+        assert_eq!((o.left, o.top, o.right, o.bottom), (631, 0, 651, 48));
+        assert_eq!(o.track_id, Some(42));
+        assert_eq!(o.id_string(), "42");
+        assert_eq!(o.label, "car");
+        assert_eq!(o.confidence, 0.7);
+        assert_eq!(o.speed, Some(50.0));
+        // Still: speed and direction 0, written as 0.0.
+        ev.velocity = (0.0, 0.0);
+        let o = Object::from_track_event(&ev, 640, 480);
+        assert_eq!((o.speed, o.direction), (Some(0.0), Some(0.0)));
+        let mut s = String::new();
+        builder().write_full_with_event(
+            &mut s,
+            &Frame {
+                number: 0,
+                timestamp_ms: 0,
+            },
+            &o,
+            "stopped",
+            "m",
+            "e",
+        );
+        assert!(s.contains("\"speed\":0.0,\"direction\":0.0,"), "{s}");
+        // Straight down the image: 90 degrees.
+        ev.velocity = (0.0, 12.5);
+        let o = Object::from_track_event(&ev, 640, 480);
+        assert_eq!((o.speed, o.direction), (Some(12.5), Some(90.0)));
+        // Detections carry no speed: frames mode writes 0.0 as DeepStream does.
+        let d = crate::detection::Detection {
+            x: 1.0,
+            y: 1.0,
+            width: 2.0,
+            height: 2.0,
+            confidence: 0.9,
+            label_id: 0,
+            label: "person".into(),
+            track_id: Some(1),
+            tracking: Some(crate::detection::TrackInfo {
+                velocity: (3.0, 4.0),
+                ..Default::default()
+            }),
+        };
+        let o = Object::from_detection(&d, 640, 480);
+        assert_eq!((o.speed, o.direction), (None, None));
     }
 }

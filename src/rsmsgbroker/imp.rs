@@ -2,8 +2,9 @@
  * element-rsmsgbroker:
  *
  * Publishes the detections on each frame (the `GstVideoRegionOfInterestMeta` layout of
- * [`crate::detection`], as `rsinfer` or DL Streamer's `gvadetect` write it) as DeepStream
- * schema JSON to Kafka, or to a JSON-lines file. A pass-through element: buffers are never
+ * [`crate::detection`], as `rsinfer` or DL Streamer's `gvadetect` write it), or the
+ * lifecycle events of `rstracker`'s tracks, as DeepStream schema JSON to Kafka, or to a
+ * JSON-lines file. A pass-through element: buffers are never
  * modified, copied or delayed, so it sits inline (`rsinfer ! rsmsgbroker ! rsoverlay`) or
  * at the end of a `tee` branch (with its source pad unlinked it consumes the buffers; the
  * pipeline's EOS then comes from the other branches' sinks). It replaces DeepStream's `nvmsgconv ! nvmsgbroker` pair:
@@ -16,9 +17,24 @@
  * a `GstReferenceTimestampMeta` (`timestamp/x-ntp` from `rtspsrc
  * add-reference-timestamp-meta=true`, or `timestamp/x-unix`) when present, else the
  * buffer's running time on the pipeline clock mapped to wall-clock time. `object.id` is the
- * track id (`-1` when untracked). Sensor, place and analytics-module fields come from a
+ * track id (`-1` when untracked); `event.type` is `event-type`. Sensor, place and
+ * analytics-module fields come from a
  * DeepStream msgconv file (`config`, groups `[sensorN]`, `[placeN]`, `[analyticsN]` with N
  * = `source-index`); `sensor-id` overrides the sensor id.
+ *
+ * Track events (`publish=tracks`, after `rstracker`): instead of the objects of every Nth
+ * frame, one full-schema message per track lifecycle event, as the tracker lists them in
+ * each frame's `RsvisionTrackerMeta` ([`crate::detection::tracking`]): `event.type` is the
+ * event (`entry` when a track is confirmed, `moving` / `stopped` when its speed crosses the
+ * tracker's `stop-speed`, `exit` when it ends), `object.id` the track id, `bbox` the track's
+ * box on that frame, `object.speed` (pixels per second) and `object.direction` (degrees, 0 =
+ * +x, 90 = +y, i.e. down the image) the tracker's velocity (`0.0` with `publish=frames`).
+ * Every event is published: `frame-interval` and `event-type` do not apply. The exits of
+ * tracks ended by EOS, a flush or a new stream come in rstracker's `rstracker-events`
+ * downstream event (which goes on downstream), stamped with the capture time of the last
+ * frame; at EOS they are enqueued before the EOS flush. It needs `payload-type=deepstream`
+ * (the minimal schema has no event type: start fails). Without a tracker upstream (no
+ * tracker meta on the first 300 frames) it posts one warning and goes on.
  *
  * Transport (`conn-str`): `host;port`, `host;port;topic` or `host:port[,host:port]` for
  * Kafka (`topic` overrides the topic of the `conn-str`), `file:///path/events.jsonl` to
@@ -38,44 +54,44 @@
  * and when deliveries fail; errors never stop the pipeline. EOS and stop wait up to
  * `flush-timeout` for queued messages, then warn
  * with the number left undelivered. The read-only `stats` property (structure
- * `rsmsgbroker-stats`) counts `frames`, `published-frames`, `enqueued`, `queued`,
- * `queued-bytes`, `delivered`, `failed` and `dropped`. Secret settings (passwords, keys)
- * never appear in logs or messages.
+ * `rsmsgbroker-stats`) counts `frames`, `published-frames` (frames that gave messages),
+ * `enqueued`, `queued`, `queued-bytes`, `delivered`, `failed` and `dropped` (messages, in
+ * either `publish` mode). Secret settings (passwords, keys) never appear in logs or
+ * messages.
  *
- * ## Example launch line
+ * ## Example launch lines
  * ```text
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rsmsgbroker conn-str="localhost;9092;detections" sensor-id=cam0 frame-interval=1 ! fakesink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rstracker ! rsmsgbroker publish=tracks conn-str=file:///tmp/tracks.jsonl sensor-id=cam0 ! fakesink
  * ```
  *
  * Since: plugins-rs-0.1.0
  */
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::ClientContext;
 
-use super::{EventType, PayloadType};
-use crate::detection;
-use crate::kafka::{self, BrokerConfig, Endpoint};
-use crate::msgconv::{Frame, KeyPath, MsgConvConfig, Object, PayloadBuilder};
+use super::capture;
+use super::publish::{Publisher, Sink};
+use super::stats::Counters;
+use super::transport::{self, Options, Transport, RDKAFKA_QUEUE_MAX};
+use super::{EventType, PayloadType, Publish};
+use crate::detection::{self, tracking, TrackEvent};
+use crate::kafka::{self, BrokerConfig};
+use crate::msgconv::{Frame, MsgConvConfig, Object, PayloadBuilder};
 use crate::video;
 
 // Lock order: `settings` and `state` are never held together (settings are copied and the
 // lock released first). `counters` are atomics. No lock is held while posting a message or
 // forwarding an event; librdkafka callbacks take no lock of ours.
 
-static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
         "rsmsgbroker",
         gst::DebugColorFlags::empty(),
@@ -89,6 +105,7 @@ const DEFAULT_PROTO_CFG: Option<String> = None;
 const DEFAULT_CONFIG: Option<String> = None;
 const DEFAULT_BROKER_CONFIG: Option<String> = None;
 const DEFAULT_PAYLOAD_TYPE: PayloadType = PayloadType::DeepStream;
+const DEFAULT_PUBLISH: Publish = Publish::Frames;
 const DEFAULT_FRAME_INTERVAL: u32 = 30;
 const DEFAULT_PARTITION_KEY: Option<String> = None;
 const DEFAULT_SENSOR_ID: Option<String> = None;
@@ -98,10 +115,8 @@ const DEFAULT_INCLUDE_CONFIDENCE: bool = false;
 const DEFAULT_MAX_QUEUED_MESSAGES: u32 = 100_000;
 const DEFAULT_MAX_QUEUED_BYTES: u64 = 256 * 1024 * 1024;
 const DEFAULT_FLUSH_TIMEOUT: u32 = 5000;
-/// librdkafka's upper limit of `queue.buffering.max.messages` and `.kbytes`.
-const RDKAFKA_QUEUE_MAX: u64 = 2_147_483_647;
-/// Seconds between 1900-01-01 (NTP epoch) and 1970-01-01.
-const NTP_UNIX_OFFSET_S: u64 = 2_208_988_800;
+/// `publish=tracks`: frames without any tracker meta after which a warning says so.
+const NO_TRACKER_WARNING_FRAMES: u64 = 300;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -111,6 +126,7 @@ struct Settings {
     config: Option<String>,
     broker_config: Option<String>,
     payload_type: PayloadType,
+    publish: Publish,
     frame_interval: u32,
     partition_key: Option<String>,
     sensor_id: Option<String>,
@@ -131,6 +147,7 @@ impl Default for Settings {
             config: DEFAULT_CONFIG,
             broker_config: DEFAULT_BROKER_CONFIG,
             payload_type: DEFAULT_PAYLOAD_TYPE,
+            publish: DEFAULT_PUBLISH,
             frame_interval: DEFAULT_FRAME_INTERVAL,
             partition_key: DEFAULT_PARTITION_KEY,
             sensor_id: DEFAULT_SENSOR_ID,
@@ -144,240 +161,20 @@ impl Default for Settings {
     }
 }
 
-/// Counters shared with librdkafka's delivery callbacks (lock-free).
-#[derive(Debug, Default)]
-struct Counters {
-    frames: AtomicU64,
-    published_frames: AtomicU64,
-    enqueued: AtomicU64,
-    /// Messages accepted and neither delivered nor failed yet.
-    queued: AtomicU64,
-    queued_bytes: AtomicU64,
-    delivered: AtomicU64,
-    failed: AtomicU64,
-    dropped: AtomicU64,
-    /// All brokers are unreachable (set by the error callback, cleared by a delivery).
-    outage: AtomicBool,
-    /// A drop warning was posted and no delivery succeeded since.
-    drop_warned: AtomicBool,
-    /// A delivery-failure warning was posted and no delivery succeeded since.
-    failure_warned: AtomicBool,
-    /// The element is stopping: purged messages are reported once, not one by one.
-    stopping: AtomicBool,
-    /// An authentication failure was posted and no delivery succeeded since.
-    auth_warned: AtomicBool,
-}
-
-impl Counters {
-    fn reset(&self) {
-        for c in [
-            &self.frames,
-            &self.published_frames,
-            &self.enqueued,
-            &self.queued,
-            &self.queued_bytes,
-            &self.delivered,
-            &self.failed,
-            &self.dropped,
-        ] {
-            c.store(0, Ordering::SeqCst);
-        }
-        for f in [
-            &self.outage,
-            &self.drop_warned,
-            &self.failure_warned,
-            &self.stopping,
-            &self.auth_warned,
-        ] {
-            f.store(false, Ordering::SeqCst);
-        }
-    }
-
-    fn release(&self, bytes: u64) {
-        self.queued.fetch_sub(1, Ordering::SeqCst);
-        self.queued_bytes.fetch_sub(bytes, Ordering::SeqCst);
-    }
-
-    fn structure(&self) -> gst::Structure {
-        let g = |c: &AtomicU64| c.load(Ordering::SeqCst);
-        gst::Structure::builder("rsmsgbroker-stats")
-            .field("frames", g(&self.frames))
-            .field("published-frames", g(&self.published_frames))
-            .field("enqueued", g(&self.enqueued))
-            .field("queued", g(&self.queued))
-            .field("queued-bytes", g(&self.queued_bytes))
-            .field("delivered", g(&self.delivered))
-            .field("failed", g(&self.failed))
-            .field("dropped", g(&self.dropped))
-            .build()
-    }
-}
-
-/// librdkafka callbacks: count deliveries, post one warning per outage or failure run,
-/// forward librdkafka's log to our debug category (with secrets scrubbed).
-struct BrokerContext {
-    counters: Arc<Counters>,
-    element: glib::WeakRef<super::RsMsgBroker>,
-    settings: Vec<(String, String)>,
-    bootstrap: String,
-    /// max-queued-messages, max-queued-bytes (for the outage warning).
-    max_queued: (u64, u64),
-}
-
-impl ClientContext for BrokerContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        let msg = kafka::scrub(log_message, &self.settings);
-        let Some(element) = self.element.upgrade() else {
-            return;
-        };
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error
-            | RDKafkaLogLevel::Warning => {
-                gst::warning!(CAT, obj = element, "librdkafka {fac}: {msg}")
-            }
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                gst::info!(CAT, obj = element, "librdkafka {fac}: {msg}")
-            }
-            RDKafkaLogLevel::Debug => {
-                gst::debug!(CAT, obj = element, "librdkafka {fac}: {msg}")
-            }
-        }
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        let reason = kafka::scrub(reason, &self.settings);
-        let Some(element) = self.element.upgrade() else {
-            return;
-        };
-        match error.rdkafka_error_code() {
-            Some(RDKafkaErrorCode::AllBrokersDown) => {
-                if !self.counters.outage.swap(true, Ordering::SeqCst) {
-                    gst::element_warning!(
-                        element,
-                        gst::ResourceError::Write,
-                        (
-                            "Kafka broker {} unreachable: messages are kept (up to {} messages, {} bytes) and delivered when it returns",
-                            self.bootstrap,
-                            self.max_queued.0,
-                            self.max_queued.1
-                        ),
-                        ["{reason}"]
-                    );
-                }
-            }
-            Some(RDKafkaErrorCode::Authentication) => {
-                if !self.counters.auth_warned.swap(true, Ordering::SeqCst) {
-                    gst::element_warning!(
-                        element,
-                        gst::ResourceError::NotAuthorized,
-                        (
-                            "Kafka broker {} refused our credentials: messages are kept until it accepts them",
-                            self.bootstrap
-                        ),
-                        ["{reason}"]
-                    );
-                }
-            }
-            Some(RDKafkaErrorCode::Fatal) => {
-                gst::element_warning!(
-                    element,
-                    gst::ResourceError::Write,
-                    ("Kafka producer failed fatally: {}", reason),
-                    ["{error}"]
-                );
-            }
-            _ => gst::debug!(CAT, obj = element, "librdkafka error: {error}: {reason}"),
-        }
-    }
-}
-
-impl ProducerContext for BrokerContext {
-    /// Size of the message (payload + key) in bytes.
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, bytes: usize) {
-        let c = &self.counters;
-        c.release(bytes as u64);
-        match result {
-            Ok(_) => {
-                c.delivered.fetch_add(1, Ordering::SeqCst);
-                c.failure_warned.store(false, Ordering::SeqCst);
-                c.drop_warned.store(false, Ordering::SeqCst);
-                c.auth_warned.store(false, Ordering::SeqCst);
-                if c.outage.swap(false, Ordering::SeqCst) {
-                    if let Some(element) = self.element.upgrade() {
-                        gst::info!(
-                            CAT,
-                            obj = element,
-                            "Kafka broker {} is back",
-                            self.bootstrap
-                        );
-                        gst::element_info!(
-                            element,
-                            gst::ResourceError::Write,
-                            (
-                                "Kafka broker {} reachable again: delivering queued messages",
-                                self.bootstrap
-                            )
-                        );
-                    }
-                }
-            }
-            Err((err, _)) => {
-                c.failed.fetch_add(1, Ordering::SeqCst);
-                if c.stopping.load(Ordering::SeqCst) {
-                    return;
-                }
-                if !c.failure_warned.swap(true, Ordering::SeqCst) {
-                    if let Some(element) = self.element.upgrade() {
-                        gst::element_warning!(
-                            element,
-                            gst::ResourceError::Write,
-                            (
-                                "Kafka delivery failed: {} (further failures are counted in stats)",
-                                err
-                            )
-                        );
-                    }
-                }
-            }
-        }
-    }
-}
-
-type KafkaProducer = ThreadedProducer<BrokerContext>;
-
-enum Transport {
-    Kafka {
-        producer: KafkaProducer,
-        topic: String,
-    },
-    File {
-        path: PathBuf,
-        writer: std::io::BufWriter<std::fs::File>,
-        failed_once: bool,
-    },
-}
-
 struct State {
     transport: Transport,
-    builder: PayloadBuilder,
-    key: KeyPath,
-    /// `partition-key` as the user wrote it (for messages).
-    key_path: String,
+    publisher: Publisher,
     payload_type: PayloadType,
-    max_queued_messages: u64,
-    max_queued_bytes: u64,
+    publish: Publish,
     frame_width: u32,
     frame_height: u32,
     frame_number: u64,
-    /// Reused serialisation buffer.
-    payload: String,
-    /// The partition key path was not found in a message (warned once).
-    key_missing_warned: bool,
+    /// Capture time of the last frame (for the track events that come without a frame).
+    last_capture_ms: Option<i64>,
+    /// `publish=tracks`: a tracker meta or event was seen since start.
+    tracker_seen: bool,
+    /// `publish=tracks`: frames since start, while no tracker meta was seen.
+    frames_without_tracker: u64,
     /// The EOS flush already ran.
     flushed: bool,
 }
@@ -391,161 +188,212 @@ pub struct RsMsgBroker {
 
 /// Something to post once the state lock is released.
 enum Post {
+    /// Trouble writing or keying messages.
     Warning(String),
+    /// `publish=tracks` with no tracker upstream.
+    NoTracker,
 }
 
 impl RsMsgBroker {
-    /// The frame's capture time in Unix milliseconds.
-    fn capture_time_ms(&self, buf: &gst::BufferRef) -> i64 {
-        for meta in buf.iter_meta::<gst::ReferenceTimestampMeta>() {
-            let Some(s) = meta.reference().structure(0) else {
-                continue;
-            };
-            let ts = meta.timestamp().nseconds();
-            match s.name().as_str() {
-                "timestamp/x-unix" => return (ts / 1_000_000) as i64,
-                "timestamp/x-ntp" => {
-                    return (ts / 1_000_000) as i64 - (NTP_UNIX_OFFSET_S * 1000) as i64
-                }
-                _ => {}
-            }
-        }
-        let now_wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as i64)
-            .unwrap_or(0);
-        let obj = self.obj();
-        // The base time is only valid in PLAYING (frames of a preroll are "now").
-        if obj.current_state() != gst::State::Playing {
-            return now_wall / 1_000_000;
-        }
-        let (Some(clock), Some(base_time)) = (obj.clock(), obj.base_time()) else {
-            return now_wall / 1_000_000;
-        };
-        let segment = obj.segment();
-        let running = segment
-            .downcast_ref::<gst::ClockTime>()
-            .and_then(|seg| seg.to_running_time(buf.pts()));
-        let Some(running) = running else {
-            return now_wall / 1_000_000;
-        };
-        let frame_clock = (base_time + running).nseconds() as i64;
-        let now_clock = clock.time().nseconds() as i64;
-        (now_wall - (now_clock - frame_clock)) / 1_000_000
-    }
-
     fn post(&self, posts: Vec<Post>) {
         for p in posts {
             match p {
                 Post::Warning(msg) => {
                     gst::element_imp_warning!(self, gst::ResourceError::Write, ("{}", msg))
                 }
+                Post::NoTracker => gst::element_imp_warning!(
+                    self,
+                    gst::StreamError::Format,
+                    ("publish=tracks but no rstracker events on the stream: put rstracker before rsmsgbroker"),
+                    [
+                        "No RsvisionTrackerMeta on the first {} frames: nothing is published",
+                        NO_TRACKER_WARNING_FRAMES
+                    ]
+                ),
             }
         }
     }
 
-    /// Enqueues one message; returns a warning to post when it was dropped or refused.
-    fn enqueue(&self, state: &mut State, key: Option<String>) -> Option<String> {
-        let c = &self.counters;
-        match &mut state.transport {
-            Transport::File {
-                path,
-                writer,
-                failed_once,
-            } => {
-                let res = writer
-                    .write_all(state.payload.as_bytes())
-                    .and_then(|_| writer.write_all(b"\n"));
-                match res {
-                    Ok(()) => {
-                        c.enqueued.fetch_add(1, Ordering::SeqCst);
-                        c.delivered.fetch_add(1, Ordering::SeqCst);
-                        None
-                    }
-                    Err(e) => {
-                        c.failed.fetch_add(1, Ordering::SeqCst);
-                        if !*failed_once {
-                            *failed_once = true;
-                            Some(format!(
-                                "Could not write to {}: {} (further failures are counted in stats)",
-                                path.display(),
-                                e
-                            ))
-                        } else {
-                            None
-                        }
-                    }
-                }
+    /// `publish=frames`: the objects of every `interval`-th frame.
+    fn publish_frame(
+        &self,
+        state: &mut State,
+        buf: &gst::BufferRef,
+        number: u64,
+        interval: u32,
+        event_type: EventType,
+        posts: &mut Vec<Post>,
+    ) {
+        if number % u64::from(interval) != 0 {
+            return;
+        }
+        let detections = detection::read(buf, state.frame_width, state.frame_height);
+        if detections.is_empty() {
+            return;
+        }
+        let frame = Frame {
+            number,
+            timestamp_ms: capture::capture_time_ms(&self.obj(), buf),
+        };
+        state.publisher.builder.event_type = event_type.as_str().to_string();
+        let objects: Vec<Object> = detections
+            .iter()
+            .map(|d| Object::from_detection(d, state.frame_width, state.frame_height))
+            .collect();
+        self.counters
+            .published_frames
+            .fetch_add(1, Ordering::SeqCst);
+        let mut warnings = Vec::new();
+        state.publisher.frame(
+            state.payload_type,
+            &frame,
+            &objects,
+            &mut Sink {
+                transport: &mut state.transport,
+                counters: &self.counters,
+                warnings: &mut warnings,
+            },
+        );
+        // One write per frame, so `tail -f` follows; local files only.
+        state.transport.flush_file();
+        posts.extend(warnings.into_iter().map(Post::Warning));
+    }
+
+    /// `publish=tracks`: the track events listed on the frame.
+    fn publish_tracks(
+        &self,
+        state: &mut State,
+        buf: &gst::BufferRef,
+        number: u64,
+        posts: &mut Vec<Post>,
+    ) {
+        let frames = tracking::tracker_frames(buf);
+        if !frames.is_empty() {
+            state.tracker_seen = true;
+        } else if !state.tracker_seen {
+            state.frames_without_tracker += 1;
+            if state.frames_without_tracker == NO_TRACKER_WARNING_FRAMES {
+                posts.push(Post::NoTracker);
             }
-            Transport::Kafka { producer, topic } => {
-                let bytes = (state.payload.len() + key.as_ref().map_or(0, |k| k.len())) as u64;
-                let queued = c.queued.load(Ordering::SeqCst);
-                let queued_bytes = c.queued_bytes.load(Ordering::SeqCst);
-                if queued >= state.max_queued_messages
-                    || queued_bytes + bytes > state.max_queued_bytes
-                {
-                    c.dropped.fetch_add(1, Ordering::SeqCst);
-                    if !c.drop_warned.swap(true, Ordering::SeqCst) {
-                        return Some(format!(
-                            "Kafka queue full ({queued} messages, {queued_bytes} bytes; max-queued-messages={}, max-queued-bytes={}): dropping messages until the broker catches up (counted in stats)",
-                            state.max_queued_messages, state.max_queued_bytes
-                        ));
-                    }
-                    return None;
-                }
-                c.queued.fetch_add(1, Ordering::SeqCst);
-                c.queued_bytes.fetch_add(bytes, Ordering::SeqCst);
-                let mut record = BaseRecord::with_opaque_to(topic.as_str(), bytes as usize)
-                    .payload(state.payload.as_str());
-                if let Some(k) = key.as_deref() {
-                    record = record.key(k);
-                }
-                match producer.send(record) {
-                    Ok(()) => {
-                        c.enqueued.fetch_add(1, Ordering::SeqCst);
-                        None
-                    }
-                    Err((err, _)) => {
-                        c.release(bytes);
-                        let full = err.rdkafka_error_code() == Some(RDKafkaErrorCode::QueueFull);
-                        if full {
-                            c.dropped.fetch_add(1, Ordering::SeqCst);
-                        } else {
-                            c.failed.fetch_add(1, Ordering::SeqCst);
-                        }
-                        let flag = if full {
-                            &c.drop_warned
-                        } else {
-                            &c.failure_warned
-                        };
-                        if !flag.swap(true, Ordering::SeqCst) {
-                            Some(format!(
-                                "Kafka refused a message: {err} (further ones are counted in stats)"
-                            ))
-                        } else {
-                            None
-                        }
-                    }
-                }
-            }
+        }
+        let timestamp_ms = capture::capture_time_ms(&self.obj(), buf);
+        state.last_capture_ms = Some(timestamp_ms);
+        let events: Vec<TrackEvent> = frames.into_iter().flat_map(|f| f.events).collect();
+        if events.is_empty() {
+            return;
+        }
+        let frame = Frame {
+            number,
+            timestamp_ms,
+        };
+        if self.publish_events(state, &frame, &events, posts) > 0 {
+            self.counters
+                .published_frames
+                .fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    /// Waits up to `timeout` for queued messages; returns how many are still undelivered.
-    fn flush(&self, producer: Option<&KafkaProducer>, timeout: Duration) -> u64 {
-        if let Some(p) = producer {
-            if self.counters.queued.load(Ordering::SeqCst) > 0 {
-                gst::debug!(CAT, imp = self, "Flushing for up to {timeout:?}");
-                let _ = p.flush(timeout);
-            }
+    /// One message per track event; returns how many were made.
+    fn publish_events(
+        &self,
+        state: &mut State,
+        frame: &Frame,
+        events: &[TrackEvent],
+        posts: &mut Vec<Post>,
+    ) -> usize {
+        let mut warnings = Vec::new();
+        let made = state.publisher.track_events(
+            frame,
+            events,
+            state.frame_width,
+            state.frame_height,
+            &mut Sink {
+                transport: &mut state.transport,
+                counters: &self.counters,
+                warnings: &mut warnings,
+            },
+        );
+        gst::log!(
+            CAT,
+            imp = self,
+            "Frame {}: {made} track events published",
+            frame.number
+        );
+        if made < events.len() {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "{} track events of a type the schema does not know skipped",
+                events.len() - made
+            );
         }
-        self.counters.queued.load(Ordering::SeqCst)
+        state.transport.flush_file();
+        posts.extend(warnings.into_iter().map(Post::Warning));
+        made
     }
 
-    fn producer_clone(&self) -> Option<KafkaProducer> {
-        match self.state.lock().unwrap().as_ref().map(|s| &s.transport) {
-            Some(Transport::Kafka { producer, .. }) => Some(producer.clone()),
-            _ => None,
+    /// The `rstracker-events` event (exits of tracks ended with the stream): published
+    /// with the capture time of the last frame, or now before any frame.
+    fn publish_stream_end(&self, events: &[TrackEvent]) {
+        let include_confidence = self.settings.lock().unwrap().include_confidence;
+        let mut posts = Vec::new();
+        {
+            let mut guard = self.state.lock().unwrap();
+            let Some(state) = guard.as_mut() else {
+                return;
+            };
+            if state.publish != Publish::Tracks {
+                return;
+            }
+            state.tracker_seen = true;
+            gst::debug!(
+                CAT,
+                imp = self,
+                "{} track events without a frame (end of stream)",
+                events.len()
+            );
+            let frame = Frame {
+                number: state.frame_number.saturating_sub(1),
+                timestamp_ms: state.last_capture_ms.unwrap_or_else(capture::now_ms),
+            };
+            state.publisher.builder.include_confidence = include_confidence;
+            self.publish_events(state, &frame, events, &mut posts);
+        }
+        self.post(posts);
+    }
+
+    /// EOS: delivers before EOS goes downstream, so that an application seeing EOS knows
+    /// the messages are out (bounded by flush-timeout).
+    fn flush_at_eos(&self) {
+        let timeout = Duration::from_millis(u64::from(self.settings.lock().unwrap().flush_timeout));
+        let producer = {
+            let mut guard = self.state.lock().unwrap();
+            let Some(state) = guard.as_mut() else {
+                return;
+            };
+            state.transport.flush_file();
+            state.transport.producer()
+        };
+        let Some(producer) = producer else {
+            return;
+        };
+        let left = transport::flush(&self.obj(), &self.counters, Some(&producer), timeout);
+        drop(producer);
+        if let Some(s) = self.state.lock().unwrap().as_mut() {
+            s.flushed = true;
+        }
+        if left > 0 {
+            gst::element_imp_warning!(
+                self,
+                gst::ResourceError::Write,
+                (
+                    "{} Kafka messages still undelivered at EOS after flush-timeout ({} ms)",
+                    left,
+                    timeout.as_millis()
+                )
+            );
+        } else {
+            gst::debug!(CAT, imp = self, "All messages delivered at EOS");
         }
     }
 }
@@ -591,9 +439,14 @@ impl ObjectImpl for RsMsgBroker {
                     .blurb("Message schema")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecEnum::builder_with_default("publish", DEFAULT_PUBLISH)
+                    .nick("Publish")
+                    .blurb("frames: the objects of every frame-interval-th frame; tracks: one message per rstracker track event (entry, moving, stopped, exit), needs payload-type=deepstream")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("frame-interval")
                     .nick("Frame interval")
-                    .blurb("Publish every Nth frame (1 = every frame)")
+                    .blurb("Publish every Nth frame (1 = every frame; publish=frames only)")
                     .minimum(1)
                     .default_value(DEFAULT_FRAME_INTERVAL)
                     .mutable_playing()
@@ -616,7 +469,7 @@ impl ObjectImpl for RsMsgBroker {
                     .build(),
                 glib::ParamSpecEnum::builder_with_default("event-type", DEFAULT_EVENT_TYPE)
                     .nick("Event type")
-                    .blurb("event.type of the full schema")
+                    .blurb("event.type of the full schema (publish=frames only)")
                     .mutable_playing()
                     .build(),
                 glib::ParamSpecBoolean::builder("include-confidence")
@@ -670,6 +523,7 @@ impl ObjectImpl for RsMsgBroker {
             "config" => s.config = value.get().unwrap(),
             "broker-config" => s.broker_config = value.get().unwrap(),
             "payload-type" => s.payload_type = value.get().unwrap(),
+            "publish" => s.publish = value.get().unwrap(),
             "frame-interval" => s.frame_interval = value.get().unwrap(),
             "partition-key" => s.partition_key = value.get().unwrap(),
             "sensor-id" => s.sensor_id = value.get().unwrap(),
@@ -697,6 +551,7 @@ impl ObjectImpl for RsMsgBroker {
             "config" => s.config.to_value(),
             "broker-config" => s.broker_config.to_value(),
             "payload-type" => s.payload_type.to_value(),
+            "publish" => s.publish.to_value(),
             "frame-interval" => s.frame_interval.to_value(),
             "partition-key" => s.partition_key.to_value(),
             "sensor-id" => s.sensor_id.to_value(),
@@ -724,7 +579,7 @@ impl ElementImpl for RsMsgBroker {
             gst::subclass::ElementMetadata::new(
                 "rsvision message broker",
                 "Filter/Metadata/Network",
-                "Publishes detections as DeepStream-schema JSON to Kafka or a JSON-lines file, without blocking or stopping the stream",
+                "Publishes detections or rstracker's track events as DeepStream-schema JSON to Kafka or a JSON-lines file, without blocking or stopping the stream",
                 "rsvision developers",
             )
         });
@@ -747,6 +602,15 @@ impl BaseTransformImpl for RsMsgBroker {
     fn start(&self) -> Result<(), gst::ErrorMessage> {
         let settings = self.settings.lock().unwrap().clone();
         self.counters.reset();
+
+        if settings.publish == Publish::Tracks
+            && settings.payload_type == PayloadType::DeepStreamMinimal
+        {
+            return Err(gst::error_msg!(
+                gst::ResourceError::Settings,
+                ("publish=tracks needs the full schema: the minimal schema (payload-type=deepstream-minimal) has no event type; use payload-type=deepstream, or publish=frames")
+            ));
+        }
 
         // Payload fields.
         let msgconv = match settings.config.as_deref().filter(|c| !c.is_empty()) {
@@ -785,126 +649,32 @@ impl BaseTransformImpl for RsMsgBroker {
             .clone()
             .or_else(|| broker_cfg.partition_key.clone())
             .unwrap_or_else(|| "sensor.id".to_string());
-        let key = KeyPath::parse(&key_path);
 
         let conn_str = settings.conn_str.clone().unwrap_or_default();
         let endpoint = kafka::parse_conn_str(&conn_str).map_err(|e| {
             gst::error_msg!(gst::ResourceError::Settings, ("Invalid conn-str: {}", e))
         })?;
-        let transport = match endpoint {
-            Endpoint::File(path) => {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        gst::error_msg!(
-                            gst::ResourceError::OpenWrite,
-                            ("Could not open {} for appending: {}", path.display(), e)
-                        )
-                    })?;
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "Appending JSON lines to {}",
-                    path.display()
-                );
-                Transport::File {
-                    path,
-                    writer: std::io::BufWriter::new(file),
-                    failed_once: false,
-                }
-            }
-            Endpoint::Kafka {
-                bootstrap_servers,
-                topic,
-            } => {
-                let topic = settings
-                    .topic
-                    .clone()
-                    .filter(|t| !t.is_empty())
-                    .or(topic)
-                    .ok_or_else(|| {
-                        gst::error_msg!(
-                            gst::ResourceError::Settings,
-                            ("No Kafka topic: set topic or use conn-str host;port;topic")
-                        )
-                    })?;
-                let user = kafka::parse_proto_cfg(settings.proto_cfg.as_deref().unwrap_or(""))
-                    .map_err(|e| {
-                        gst::error_msg!(gst::ResourceError::Settings, ("Invalid proto-cfg: {}", e))
-                    })?;
-                let name = self.obj().name();
-                let defaults = [
-                    ("client.id", format!("rsvision-{name}")),
-                    // No expiry: during an outage messages wait for the broker, bounded by
-                    // our own max-queued-messages/-bytes (checked before each enqueue).
-                    ("message.timeout.ms", "0".to_string()),
-                    (
-                        "queue.buffering.max.messages",
-                        u64::from(settings.max_queued_messages)
-                            .min(RDKAFKA_QUEUE_MAX)
-                            .to_string(),
-                    ),
-                    (
-                        "queue.buffering.max.kbytes",
-                        (settings.max_queued_bytes.div_ceil(1024) + 1024)
-                            .min(RDKAFKA_QUEUE_MAX)
-                            .to_string(),
-                    ),
-                    // Retries after a lost connection never duplicate or reorder messages
-                    // (the Java client's default since Kafka 3.0; needs a broker >= 0.11).
-                    ("enable.idempotence", "true".to_string()),
-                    // Reconnect within 2 s of the broker's return (librdkafka: 10 s).
-                    ("reconnect.backoff.max.ms", "2000".to_string()),
-                ];
-                let layers: [&[(String, String)]; 3] =
-                    [&broker_cfg.proto_cfg, &broker_cfg.producer_proto_cfg, &user];
-                let cfg = kafka::client_config(&bootstrap_servers, &defaults, &layers);
-                let all: Vec<(String, String)> =
-                    layers.iter().flat_map(|l| l.iter().cloned()).collect();
-                gst::info!(
-                    CAT,
-                    imp = self,
-                    "Kafka {bootstrap_servers} topic {topic}, settings: {}",
-                    kafka::redacted(&all)
-                );
-                let context = BrokerContext {
-                    counters: self.counters.clone(),
-                    element: self.obj().downgrade(),
-                    settings: all.clone(),
-                    bootstrap: bootstrap_servers.clone(),
-                    max_queued: (
-                        u64::from(settings.max_queued_messages),
-                        settings.max_queued_bytes,
-                    ),
-                };
-                let producer: KafkaProducer = cfg.create_with_context(context).map_err(|e| {
-                    gst::error_msg!(
-                        gst::ResourceError::Settings,
-                        (
-                            "Could not create the Kafka producer: {}",
-                            kafka::scrub(&e.to_string(), &all)
-                        )
-                    )
-                })?;
-                Transport::Kafka { producer, topic }
-            }
+        let options = Options {
+            topic: settings.topic.as_deref(),
+            proto_cfg: settings.proto_cfg.as_deref(),
+            max_queued_messages: u64::from(settings.max_queued_messages),
+            max_queued_bytes: settings.max_queued_bytes,
         };
+        let transport =
+            Transport::open(&self.obj(), endpoint, &options, &broker_cfg, &self.counters)?;
+        gst::debug!(CAT, imp = self, "Publishing {:?}", settings.publish);
 
         *self.state.lock().unwrap() = Some(State {
             transport,
-            builder,
-            key,
-            key_path,
+            publisher: Publisher::new(builder, key_path),
             payload_type: settings.payload_type,
-            max_queued_messages: u64::from(settings.max_queued_messages),
-            max_queued_bytes: settings.max_queued_bytes,
+            publish: settings.publish,
             frame_width: 0,
             frame_height: 0,
             frame_number: 0,
-            payload: String::with_capacity(2048),
-            key_missing_warned: false,
+            last_capture_ms: None,
+            tracker_seen: false,
+            frames_without_tracker: 0,
             flushed: false,
         });
         Ok(())
@@ -915,40 +685,9 @@ impl BaseTransformImpl for RsMsgBroker {
             return Ok(());
         };
         let timeout = Duration::from_millis(u64::from(self.settings.lock().unwrap().flush_timeout));
-        match state.transport {
-            Transport::File {
-                path, mut writer, ..
-            } => {
-                if let Err(e) = writer.flush() {
-                    gst::element_imp_warning!(
-                        self,
-                        gst::ResourceError::Write,
-                        ("Could not write to {}: {}", path.display(), e)
-                    );
-                }
-            }
-            Transport::Kafka { producer, .. } => {
-                let left = if state.flushed {
-                    self.counters.queued.load(Ordering::SeqCst)
-                } else {
-                    self.flush(Some(&producer), timeout)
-                };
-                self.counters.stopping.store(true, Ordering::SeqCst);
-                if left > 0 {
-                    gst::element_imp_warning!(
-                        self,
-                        gst::ResourceError::Write,
-                        (
-                            "{} Kafka messages could not be delivered within flush-timeout ({} ms) and are discarded",
-                            left,
-                            timeout.as_millis()
-                        )
-                    );
-                }
-                // Purges what is left (counted as failed) and joins librdkafka's threads.
-                drop(producer);
-            }
-        }
+        state
+            .transport
+            .close(&self.obj(), &self.counters, timeout, state.flushed);
         let stats = self.counters.structure();
         gst::info!(CAT, imp = self, "Stopped: {stats}");
         Ok(())
@@ -973,41 +712,16 @@ impl BaseTransformImpl for RsMsgBroker {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
-        if let gst::EventView::Eos(_) = event.view() {
-            // Deliver before EOS goes downstream, so that an application seeing EOS knows
-            // the events are out (bounded by flush-timeout).
-            let timeout =
-                Duration::from_millis(u64::from(self.settings.lock().unwrap().flush_timeout));
-            if let Some(Transport::File { writer, .. }) = self
-                .state
-                .lock()
-                .unwrap()
-                .as_mut()
-                .map(|s| &mut s.transport)
-            {
-                let _ = writer.flush();
-            }
-            let producer = self.producer_clone();
-            if producer.is_some() {
-                let left = self.flush(producer.as_ref(), timeout);
-                drop(producer);
-                if let Some(s) = self.state.lock().unwrap().as_mut() {
-                    s.flushed = true;
-                }
-                if left > 0 {
-                    gst::element_imp_warning!(
-                        self,
-                        gst::ResourceError::Write,
-                        (
-                            "{} Kafka messages still undelivered at EOS after flush-timeout ({} ms)",
-                            left,
-                            timeout.as_millis()
-                        )
-                    );
-                } else {
-                    gst::debug!(CAT, imp = self, "All messages delivered at EOS");
+        match event.view() {
+            gst::EventView::Eos(_) => self.flush_at_eos(),
+            // rstracker sends it before the EOS (or flush-stop, stream-start): its exits are
+            // enqueued before the EOS flush. It goes on downstream like any event.
+            gst::EventView::CustomDownstream(_) => {
+                if let Some(events) = tracking::events_from_event(&event) {
+                    self.publish_stream_end(&events);
                 }
             }
+            _ => {}
         }
         self.parent_sink_event(event)
     }
@@ -1045,78 +759,15 @@ impl BaseTransformImpl for RsMsgBroker {
             };
             let number = state.frame_number;
             state.frame_number += 1;
-            if number % u64::from(interval) != 0 {
-                return Ok(gst::FlowSuccess::Ok);
-            }
-            let detections = detection::read(buf, state.frame_width, state.frame_height);
-            if detections.is_empty() {
-                return Ok(gst::FlowSuccess::Ok);
-            }
-            let frame = Frame {
-                number,
-                timestamp_ms: self.capture_time_ms(buf),
-            };
-            state.builder.event_type = event_type.as_str().to_string();
-            state.builder.include_confidence = include_confidence;
-            let objects: Vec<Object> = detections
-                .iter()
-                .map(|d| Object::from_detection(d, state.frame_width, state.frame_height))
-                .collect();
-            self.counters
-                .published_frames
-                .fetch_add(1, Ordering::SeqCst);
-            match state.payload_type {
-                PayloadType::DeepStream => {
-                    for obj in &objects {
-                        let mut payload = std::mem::take(&mut state.payload);
-                        payload.clear();
-                        let message_id = uuid::Uuid::new_v4();
-                        let event_id = uuid::Uuid::new_v4();
-                        state.builder.write_full(
-                            &mut payload,
-                            &frame,
-                            obj,
-                            &message_id.to_string(),
-                            &event_id.to_string(),
-                        );
-                        let key = state.key.key(&state.builder, Some(obj), &payload);
-                        state.payload = payload;
-                        self.check_key(state, &key, &mut posts);
-                        if let Some(w) = self.enqueue(state, key) {
-                            posts.push(Post::Warning(w));
-                        }
-                    }
+            state.publisher.builder.include_confidence = include_confidence;
+            match state.publish {
+                Publish::Frames => {
+                    self.publish_frame(state, buf, number, interval, event_type, &mut posts)
                 }
-                PayloadType::DeepStreamMinimal => {
-                    let mut payload = std::mem::take(&mut state.payload);
-                    payload.clear();
-                    state.builder.write_minimal(&mut payload, &frame, &objects);
-                    let key = state.key.key(&state.builder, None, &payload);
-                    state.payload = payload;
-                    self.check_key(state, &key, &mut posts);
-                    if let Some(w) = self.enqueue(state, key) {
-                        posts.push(Post::Warning(w));
-                    }
-                }
-            }
-            if let Transport::File { writer, .. } = &mut state.transport {
-                // One write per frame, so `tail -f` follows; local files only.
-                let _ = writer.flush();
+                Publish::Tracks => self.publish_tracks(state, buf, number, &mut posts),
             }
         }
         self.post(posts);
         Ok(gst::FlowSuccess::Ok)
-    }
-}
-
-impl RsMsgBroker {
-    fn check_key(&self, state: &mut State, key: &Option<String>, posts: &mut Vec<Post>) {
-        if key.is_none() && state.key != KeyPath::None && !state.key_missing_warned {
-            state.key_missing_warned = true;
-            posts.push(Post::Warning(format!(
-                "partition-key {:?} is not in the messages: they are sent without a key",
-                state.key_path
-            )));
-        }
     }
 }

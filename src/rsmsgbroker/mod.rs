@@ -4,7 +4,11 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod capture;
 mod imp;
+mod publish;
+mod stats;
+mod transport;
 
 glib::wrapper! {
     pub struct RsMsgBroker(ObjectSubclass<imp::RsMsgBroker>) @extends gst_base::BaseTransform, gst::Element, gst::Object;
@@ -57,11 +61,30 @@ impl EventType {
     }
 }
 
+/// What is published: the objects of frames, or the lifecycle events of `rstracker`'s tracks.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsMsgBrokerPublish")]
+pub enum Publish {
+    #[default]
+    #[enum_value(
+        name = "Frames: the objects of every frame-interval-th frame with objects",
+        nick = "frames"
+    )]
+    Frames = 0,
+    #[enum_value(
+        name = "Tracks: one full-schema message per track event of rstracker (entry, moving, stopped, exit)",
+        nick = "tracks"
+    )]
+    Tracks = 1,
+}
+
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     #[cfg(feature = "doc")]
     {
         PayloadType::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         EventType::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Publish::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(
         Some(plugin),

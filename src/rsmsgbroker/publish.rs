@@ -1,0 +1,135 @@
+//! The messages of a frame (`publish=frames`: a full-schema message per object or one
+//! minimal-schema message per frame) and of track events (`publish=tracks`: a full-schema
+//! message per event), serialised and handed to the [`Transport`].
+
+use crate::detection::TrackEvent;
+use crate::msgconv::payload::EVENT_TYPES;
+use crate::msgconv::{Frame, KeyPath, Object, PayloadBuilder};
+
+use super::stats::Counters;
+use super::transport::Transport;
+use super::PayloadType;
+
+/// Serialises messages and enqueues them; one per element, owned by its state.
+pub(super) struct Publisher {
+    /// The constant part of every payload (sensor, place, analytics module, event type).
+    pub(super) builder: PayloadBuilder,
+    key: KeyPath,
+    /// `partition-key` as the user wrote it (for messages).
+    key_path: String,
+    /// Reused serialisation buffer.
+    payload: String,
+    /// The partition key path was not found in a message (warned once).
+    key_missing_warned: bool,
+}
+
+/// Where a message goes and where its trouble is reported.
+pub(super) struct Sink<'a> {
+    pub(super) transport: &'a mut Transport,
+    pub(super) counters: &'a Counters,
+    /// Warnings to post once the state lock is released.
+    pub(super) warnings: &'a mut Vec<String>,
+}
+
+impl Publisher {
+    pub(super) fn new(builder: PayloadBuilder, key_path: String) -> Self {
+        Publisher {
+            builder,
+            key: KeyPath::parse(&key_path),
+            key_path,
+            payload: String::with_capacity(2048),
+            key_missing_warned: false,
+        }
+    }
+
+    /// `publish=frames`: the messages of one frame's `objects` in `payload_type`, with the
+    /// builder's `event.type`.
+    pub(super) fn frame(
+        &mut self,
+        payload_type: PayloadType,
+        frame: &Frame,
+        objects: &[Object],
+        sink: &mut Sink<'_>,
+    ) {
+        match payload_type {
+            PayloadType::DeepStream => {
+                for obj in objects {
+                    let mut payload = std::mem::take(&mut self.payload);
+                    payload.clear();
+                    let message_id = uuid::Uuid::new_v4();
+                    let event_id = uuid::Uuid::new_v4();
+                    self.builder.write_full(
+                        &mut payload,
+                        frame,
+                        obj,
+                        &message_id.to_string(),
+                        &event_id.to_string(),
+                    );
+                    self.payload = payload;
+                    self.send(Some(obj), sink);
+                }
+            }
+            PayloadType::DeepStreamMinimal => {
+                let mut payload = std::mem::take(&mut self.payload);
+                payload.clear();
+                self.builder.write_minimal(&mut payload, frame, objects);
+                self.payload = payload;
+                self.send(None, sink);
+            }
+        }
+    }
+
+    /// `publish=tracks`: one full-schema message per event, `event.type` the event, boxes
+    /// clipped to a `frame_width` x `frame_height` frame. Events of a type the schema does
+    /// not know are skipped. Returns the number of messages made.
+    pub(super) fn track_events(
+        &mut self,
+        frame: &Frame,
+        events: &[TrackEvent],
+        frame_width: u32,
+        frame_height: u32,
+        sink: &mut Sink<'_>,
+    ) -> usize {
+        let mut made = 0;
+        for ev in events {
+            if !EVENT_TYPES.contains(&ev.event.as_str()) {
+                continue;
+            }
+            let obj = Object::from_track_event(ev, frame_width, frame_height);
+            let mut payload = std::mem::take(&mut self.payload);
+            payload.clear();
+            let message_id = uuid::Uuid::new_v4();
+            let event_id = uuid::Uuid::new_v4();
+            self.builder.write_full_with_event(
+                &mut payload,
+                frame,
+                &obj,
+                &ev.event,
+                &message_id.to_string(),
+                &event_id.to_string(),
+            );
+            self.payload = payload;
+            self.send(Some(&obj), sink);
+            made += 1;
+        }
+        made
+    }
+
+    /// Enqueues the serialised payload with its key.
+    fn send(&mut self, obj: Option<&Object>, sink: &mut Sink<'_>) {
+        let key = self.key.key(&self.builder, obj, &self.payload);
+        if key.is_none() && self.key != KeyPath::None && !self.key_missing_warned {
+            self.key_missing_warned = true;
+            sink.warnings.push(format!(
+                "partition-key {:?} is not in the messages: they are sent without a key",
+                self.key_path
+            ));
+        }
+        if let Some(w) = sink
+            .transport
+            .enqueue(sink.counters, &self.payload, key.as_deref())
+        {
+            sink.warnings.push(w);
+        }
+    }
+}
