@@ -131,6 +131,10 @@ fn ids_are_stable_along_straight_motion_and_written_in_both_structures() {
             seen.insert(d.track_id.unwrap());
             let info = d.tracking.as_ref().unwrap();
             assert!(!info.predicted && info.frames_ago == 0);
+            // The motion model's centre, next to the detector's box centre.
+            let (cx, cy) = info.centre.unwrap();
+            assert!((cx - (d.x + d.width / 2.0)).abs() < 3.0, "{cx} vs {:?}", d);
+            assert!((cy - (d.y + d.height / 2.0)).abs() < 3.0, "{cy} vs {:?}", d);
         }
         // DL Streamer's object_id structure carries the same id.
         for roi in out.iter_meta::<VideoRegionOfInterestMeta>() {
@@ -647,4 +651,38 @@ fn the_stats_property_counts() {
     assert_eq!(s.get::<u64>("predicted-frames").unwrap(), 3);
     assert_eq!(s.get::<u64>("ids").unwrap(), 1);
     assert_eq!(s.get::<u64>("confirmed-tracks").unwrap(), 1);
+}
+
+/// pipelines/track.sh as documented: the sample video to a tracked MP4, the track events
+/// printed as they happen.
+#[test]
+fn the_track_pipeline_script_writes_a_tracked_mp4_and_prints_the_events() {
+    init();
+    let dir = common::TempDir::new("track-script");
+    let out = dir.path().join("tracked.mp4");
+    let output = std::process::Command::new("bash")
+        .arg(common::root().join("pipelines/track.sh"))
+        .env(
+            "RSVISION_PLUGIN_DIR",
+            common::plugin_library().parent().unwrap(),
+        )
+        .env("OUTPUT", &out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "track.sh failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        common::decoded_frames(&out),
+        common::decoded_frames(&common::root().join("data/sample-shapes.mp4"))
+    );
+    // The eight shapes enter (and leave at the end of the stream).
+    let entries = stdout.lines().filter(|l| l.contains(" entry ")).count();
+    let exits = stdout.lines().filter(|l| l.contains(" exit ")).count();
+    assert!((8..=10).contains(&entries), "{stdout}");
+    assert_eq!(entries, exits, "{stdout}");
+    assert!(stdout.contains("track #1 entry"), "{stdout}");
 }

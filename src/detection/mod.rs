@@ -155,6 +155,9 @@ pub fn write_roi<'a>(
                 .field("first_seen", info.first_seen.unwrap_or(u64::MAX))
                 .field("velocity_x", info.velocity.0)
                 .field("velocity_y", info.velocity.1);
+            if let Some((cx, cy)) = info.centre {
+                t = t.field("centre_x", cx).field("centre_y", cy);
+            }
         }
         meta.add_param(t.build());
         if let Ok(id) = i32::try_from(track_id) {
@@ -277,6 +280,7 @@ pub fn from_meta(
                     get_f64(t, "velocity_x").unwrap_or(0.0),
                     get_f64(t, "velocity_y").unwrap_or(0.0),
                 ),
+                centre: get_f64(t, "centre_x").zip(get_f64(t, "centre_y")),
             });
         }
     }
@@ -398,6 +402,7 @@ mod tests {
             hits: 9,
             first_seen: Some(1_000),
             velocity: (3.0, -4.0),
+            centre: Some((2.5, 4.0)),
         });
         let extra = gst::Structure::builder("color")
             .field("label", "red")

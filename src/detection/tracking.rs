@@ -6,7 +6,9 @@
 //!   box is the motion model's prediction), `frames_ago` (guint: buffers since the last
 //!   detection), `lost` (boolean: missed on the latest detector frame), `hits` (guint:
 //!   detector frames it was seen on), `first_seen` (guint64, running time in ns),
-//!   `velocity_x`, `velocity_y` (double, box centre in pixels per second);
+//!   `velocity_x`, `velocity_y` (double, box centre in pixels per second), `centre_x`,
+//!   `centre_y` (double, frame pixels: the motion model's box centre, smoother than the
+//!   detector's box, for drawing paths);
 //! - `object_id` (DL Streamer's, as gvatrack writes it): `id` (gint), so `gvawatermark` and
 //!   `gvametaconvert` show our ids.
 //!
@@ -50,6 +52,8 @@ pub struct TrackInfo {
     pub hits: u32,
     pub first_seen: Option<u64>,
     pub velocity: (f64, f64),
+    /// The motion model's box centre (frame pixels).
+    pub centre: Option<(f64, f64)>,
 }
 
 /// One lifecycle event of a track.

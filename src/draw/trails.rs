@@ -146,7 +146,13 @@ impl TrailStore {
             let Some(id) = det.track_id else {
                 continue;
             };
-            let (cx, cy) = (det.x + det.width / 2.0, det.y + det.height / 2.0);
+            // The tracker's filtered centre when it gives one (smoother than the box).
+            let (cx, cy) = det
+                .tracking
+                .as_ref()
+                .and_then(|t| t.centre)
+                .filter(|c| c.0.is_finite() && c.1.is_finite())
+                .unwrap_or((det.x + det.width / 2.0, det.y + det.height / 2.0));
             if !cx.is_finite() || !cy.is_finite() {
                 continue;
             }

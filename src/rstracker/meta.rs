@@ -100,6 +100,10 @@ pub fn tracked_detection(o: &TrackedObject) -> Detection {
             hits: o.hits,
             first_seen: Some(o.first_seen),
             velocity: o.velocity,
+            centre: Some((
+                (o.filtered.x1 + o.filtered.x2) / 2.0,
+                (o.filtered.y1 + o.filtered.y2) / 2.0,
+            )),
         }),
     }
 }
@@ -116,6 +120,8 @@ fn tracking_params(o: &TrackedObject) -> [gst::Structure; 2] {
         .field("first_seen", info.first_seen.unwrap_or(u64::MAX))
         .field("velocity_x", info.velocity.0)
         .field("velocity_y", info.velocity.1)
+        .field("centre_x", info.centre.map_or(f64::NAN, |c| c.0))
+        .field("centre_y", info.centre.map_or(f64::NAN, |c| c.1))
         .build();
     let object_id = gst::Structure::builder(detection::OBJECT_ID_STRUCTURE)
         .field("id", i32::try_from(o.id).unwrap_or(-1))

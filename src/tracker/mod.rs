@@ -169,6 +169,9 @@ pub struct TrackedObject {
     pub last_seen: u64,
     /// Centre velocity, pixels per second.
     pub velocity: (f64, f64),
+    /// The motion model's box now (after the detection, when matched): smoother than the
+    /// detector's box, e.g. for drawing paths.
+    pub filtered: BBox,
 }
 
 /// The tracker's output for one frame (reused between frames).
@@ -723,6 +726,7 @@ impl Tracker {
                     first_seen: tr.first_seen,
                     last_seen: tr.last_seen,
                     velocity: tr.kf.velocity(),
+                    filtered: tr.kf.bbox(),
                 });
                 continue;
             }
@@ -749,6 +753,7 @@ impl Tracker {
                     first_seen: tr.first_seen,
                     last_seen: tr.last_seen,
                     velocity: tr.kf.velocity(),
+                    filtered: bbox,
                 });
             }
         }
