@@ -145,27 +145,12 @@ pub fn write_roi<'a>(
         }
     }
     if let Some(track_id) = det.track_id {
-        let mut t = gst::Structure::builder(TRACKING_STRUCTURE).field("id", track_id);
-        if let Some(info) = &det.tracking {
-            t = t
-                .field("predicted", info.predicted)
-                .field("frames_ago", info.frames_ago)
-                .field("lost", info.lost)
-                .field("hits", info.hits)
-                .field("first_seen", info.first_seen.unwrap_or(u64::MAX))
-                .field("velocity_x", info.velocity.0)
-                .field("velocity_y", info.velocity.1);
-            if let Some((cx, cy)) = info.centre {
-                t = t.field("centre_x", cx).field("centre_y", cy);
-            }
-        }
-        meta.add_param(t.build());
-        if let Ok(id) = i32::try_from(track_id) {
-            meta.add_param(
-                gst::Structure::builder(OBJECT_ID_STRUCTURE)
-                    .field("id", id)
-                    .build(),
-            );
+        meta.add_param(tracking::tracking_structure(
+            track_id,
+            det.tracking.as_ref(),
+        ));
+        if let Some(o) = tracking::object_id_structure(track_id) {
+            meta.add_param(o);
         }
     }
 }

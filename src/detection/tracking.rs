@@ -56,6 +56,35 @@ pub struct TrackInfo {
     pub centre: Option<(f64, f64)>,
 }
 
+/// The `tracking` structure of track `id`: just the id for a foreign tracker's, every field
+/// when `info` is given.
+pub fn tracking_structure(id: u64, info: Option<&TrackInfo>) -> gst::Structure {
+    let mut t = gst::Structure::builder(TRACKING_STRUCTURE).field("id", id);
+    if let Some(info) = info {
+        t = t
+            .field("predicted", info.predicted)
+            .field("frames_ago", info.frames_ago)
+            .field("lost", info.lost)
+            .field("hits", info.hits)
+            .field("first_seen", info.first_seen.unwrap_or(u64::MAX))
+            .field("velocity_x", info.velocity.0)
+            .field("velocity_y", info.velocity.1);
+        if let Some((cx, cy)) = info.centre {
+            t = t.field("centre_x", cx).field("centre_y", cy);
+        }
+    }
+    t.build()
+}
+
+/// DL Streamer's `object_id` structure of track `id` (gint): `None` for ids beyond it.
+pub fn object_id_structure(id: u64) -> Option<gst::Structure> {
+    i32::try_from(id).ok().map(|id| {
+        gst::Structure::builder(OBJECT_ID_STRUCTURE)
+            .field("id", id)
+            .build()
+    })
+}
+
 /// One lifecycle event of a track.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackEvent {

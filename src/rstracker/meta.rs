@@ -51,13 +51,14 @@ pub struct Rois {
 pub fn read(buffer: &gst::BufferRef, width: u32, height: u32, fresh: bool) -> Rois {
     let metas: Vec<_> = buffer.iter_meta::<VideoRegionOfInterestMeta>().collect();
     let ids: Vec<i32> = metas.iter().map(|m| m.id()).collect();
+    let id_set: std::collections::HashSet<i32> = ids.iter().copied().collect();
     let mut rois = Rois {
         ids: ids.clone(),
         ..Rois::default()
     };
     for m in &metas {
         let pid = m.parent_id();
-        let is_child = pid >= 0 && pid != m.id() && ids.contains(&pid);
+        let is_child = pid >= 0 && pid != m.id() && id_set.contains(&pid);
         let kind = if is_child {
             Kind::Child(pid)
         } else if fresh {
@@ -82,6 +83,22 @@ pub fn read(buffer: &gst::BufferRef, width: u32, height: u32, fresh: bool) -> Ro
     rois
 }
 
+/// What the tracker says about a tracked object, for its `tracking` structure.
+fn track_info(o: &TrackedObject) -> TrackInfo {
+    TrackInfo {
+        predicted: o.predicted,
+        frames_ago: o.frames_ago,
+        lost: o.lost,
+        hits: o.hits,
+        first_seen: Some(o.first_seen),
+        velocity: o.velocity,
+        centre: Some((
+            (o.filtered.x1 + o.filtered.x2) / 2.0,
+            (o.filtered.y1 + o.filtered.y2) / 2.0,
+        )),
+    }
+}
+
 /// The detection of a tracked object as it goes on the buffer.
 pub fn tracked_detection(o: &TrackedObject) -> Detection {
     Detection {
@@ -93,40 +110,8 @@ pub fn tracked_detection(o: &TrackedObject) -> Detection {
         label_id: o.label_id,
         label: o.label.to_string(),
         track_id: Some(o.id),
-        tracking: Some(TrackInfo {
-            predicted: o.predicted,
-            frames_ago: o.frames_ago,
-            lost: o.lost,
-            hits: o.hits,
-            first_seen: Some(o.first_seen),
-            velocity: o.velocity,
-            centre: Some((
-                (o.filtered.x1 + o.filtered.x2) / 2.0,
-                (o.filtered.y1 + o.filtered.y2) / 2.0,
-            )),
-        }),
+        tracking: Some(track_info(o)),
     }
-}
-
-fn tracking_params(o: &TrackedObject) -> [gst::Structure; 2] {
-    let d = tracked_detection(o);
-    let info = d.tracking.as_ref().expect("set above");
-    let tracking = gst::Structure::builder(detection::TRACKING_STRUCTURE)
-        .field("id", o.id)
-        .field("predicted", info.predicted)
-        .field("frames_ago", info.frames_ago)
-        .field("lost", info.lost)
-        .field("hits", info.hits)
-        .field("first_seen", info.first_seen.unwrap_or(u64::MAX))
-        .field("velocity_x", info.velocity.0)
-        .field("velocity_y", info.velocity.1)
-        .field("centre_x", info.centre.map_or(f64::NAN, |c| c.0))
-        .field("centre_y", info.centre.map_or(f64::NAN, |c| c.1))
-        .build();
-    let object_id = gst::Structure::builder(detection::OBJECT_ID_STRUCTURE)
-        .field("id", i32::try_from(o.id).unwrap_or(-1))
-        .build();
-    [tracking, object_id]
 }
 
 /// Writes the tracker's `output` for this frame onto `buffer` (read into `rois` before).
@@ -209,9 +194,11 @@ pub fn write(
                     rewrite.push((det, params, old_id));
                     return Continue(BufferMetaForeachAction::Remove);
                 }
-                let [t, oid] = tracking_params(o);
-                roi.add_param(t);
-                if o.id <= i32::MAX as u64 {
+                roi.add_param(detection::tracking::tracking_structure(
+                    o.id,
+                    Some(&track_info(o)),
+                ));
+                if let Some(oid) = detection::tracking::object_id_structure(o.id) {
                     roi.add_param(oid);
                 }
             }
