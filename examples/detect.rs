@@ -3,14 +3,20 @@
 //!
 //! ```text
 //! cargo run --release --example detect -- [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet]
-//!     [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS]
+//!     [--interval N] [--track] [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS]
 //!     [--events FILE.jsonl] [--clips DIR] [--clip-at SECONDS]
 //! ```
 //!
 //! VIDEO defaults to `data/sample-shapes.mp4` and MODEL to `models/rsvision-shapes.onnx`.
-//! `--conf T` sets rsinfer's `conf-threshold` (default: the element's, 0.25).
+//! `--conf T` sets rsinfer's `conf-threshold` (default: the element's, 0.25), `--interval N`
+//! its `inference-interval` (infer every Nth frame). `--track` puts rstracker after
+//! rsinfer: objects get ids, frames rsinfer skipped carry the tracks' predicted boxes, the
+//! overlay draws trails, `--events` publishes one message per track event
+//! (`publish=tracks`: entry, moving, stopped, exit) instead of every 30th frame's objects,
+//! and the summary counts tracks and events.
 //! `--jsonl FILE` writes one JSON document per frame (`frame`, `pts_ns`, `detections` with
-//! `label`, `label_id`, `confidence`, `x`, `y`, `width`, `height`); `--quiet` prints only
+//! `label`, `label_id`, `confidence`, `x`, `y`, `width`, `height`, and with `--track`
+//! `track_id` and `predicted`); `--quiet` prints only
 //! the summary (per-class counts and the frame rate).
 //! `--annotate FILE.mp4` draws the detections with rsoverlay and writes the annotated video
 //! (H.264 in MP4); `--snapshot FILE.png` saves the annotated frame at `--snapshot-at`
@@ -22,7 +28,7 @@
 //! records one event clip, from 2 s before to 3 s after the first frame at or after
 //! `--clip-at` seconds (default 5) that has detections, as an application would on its own
 //! event; the `rssmartrecord-done` message is printed.
-//! The pipeline is `filesrc ! decodebin ! rsinfer ! appsink` (with `--annotate` or
+//! The pipeline is `filesrc ! decodebin ! rsinfer [! rstracker] ! appsink` (with `--annotate` or
 //! `--snapshot`: `rsinfer ! rsoverlay ! tee`, one branch to the appsink, one to
 //! `x264enc ! mp4mux ! filesink`); the plugin is registered
 //! statically (`gstrsvision::plugin_register_static()`), so no `GST_PLUGIN_PATH` is needed.
@@ -53,10 +59,15 @@ struct Summary {
     frames_with_detections: u64,
     /// Keyed by class id then label, so classes print in the model's order.
     classes: BTreeMap<(i32, String), ClassStats>,
+    /// Track ids seen (with --track).
+    tracks: std::collections::BTreeSet<u64>,
+    /// rstracker events by kind.
+    events: BTreeMap<String, u64>,
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
     const USAGE: &str = "usage: detect [VIDEO [MODEL]] [--conf T] [--jsonl FILE] [--quiet] \
+                         [--interval N] [--track] \
                          [--annotate FILE.mp4] [--snapshot FILE.png] [--snapshot-at SECONDS] \
                          [--events FILE.jsonl] [--clips DIR] [--clip-at SECONDS]";
     let mut positional = Vec::new();
@@ -69,11 +80,23 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut clip_at = 5.0f64;
     let mut quiet = false;
     let mut conf: Option<f32> = None;
+    let mut interval: Option<u32> = None;
+    let mut track = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--jsonl" => jsonl = Some(args.next().ok_or(USAGE)?),
             "--quiet" => quiet = true,
+            "--track" => track = true,
+            "--interval" => {
+                let v = args.next().ok_or(USAGE)?;
+                interval = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("--interval {v}: not a positive number"))?,
+                );
+            }
             "--annotate" => annotate = Some(args.next().ok_or(USAGE)?),
             "--snapshot" => snapshot = Some(args.next().ok_or(USAGE)?),
             "--events" => events = Some(args.next().ok_or(USAGE)?),
@@ -137,10 +160,18 @@ fn main() -> Result<(), Box<dyn Error>> {
     } else {
         "filesrc name=src ! decodebin"
     };
-    let broker = if events.is_some() {
-        " ! rsmsgbroker name=broker sensor-id=demo-cam"
+    let broker = match (events.is_some(), track) {
+        (true, true) => {
+            " ! rstracker name=tracker ! rsmsgbroker name=broker sensor-id=demo-cam publish=tracks"
+        }
+        (true, false) => " ! rsmsgbroker name=broker sensor-id=demo-cam",
+        (false, true) => " ! rstracker name=tracker",
+        (false, false) => "",
+    };
+    let overlay = if track {
+        "rsoverlay show-trails=true"
     } else {
-        ""
+        "rsoverlay"
     };
     let description = if annotate.is_some() || snapshot.is_some() {
         let encode = if annotate.is_some() {
@@ -152,7 +183,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         // pipeline prerolls, x264enc takes dozens of frames before its first output, and a
         // full queue in front of the prerolled appsink would block the tee before that.
         format!(
-            "{source} ! rsinfer name=infer{broker} ! rsoverlay ! tee name=t \
+            "{source} ! rsinfer name=infer{broker} ! {overlay} ! tee name=t \
              t. ! queue max-size-bytes=0 max-size-buffers=0 max-size-time=10000000000 ! \
              appsink name=sink sync=false {encode}"
         )
@@ -179,6 +210,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     infer.set_property("model-location", &model);
     if let Some(conf) = conf {
         infer.set_property("conf-threshold", conf);
+    }
+    if let Some(n) = interval {
+        infer.set_property("inference-interval", n);
     }
     if let Some(path) = &events {
         let path = std::path::absolute(path)?;
@@ -245,6 +279,8 @@ fn main() -> Result<(), Box<dyn Error>> {
 
                 let mut s = summary_cb.lock().unwrap();
                 let frame = s.frames;
+                s.tracks
+                    .extend(detections.iter().filter_map(|d| d.track_id));
                 s.frames += 1;
                 s.frames_with_detections += u64::from(!detections.is_empty());
                 let mut seen = Vec::new();
@@ -254,8 +290,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                     detections.len()
                 );
                 for d in &detections {
+                    let id = d.track_id.map(|id| format!(" #{id}")).unwrap_or_default();
                     line.push_str(&format!(
-                        "\n    {:>12} {:.2} [{:.0}, {:.0}, {:.0}x{:.0}]",
+                        "\n    {:>12}{id} {:.2} [{:.0}, {:.0}, {:.0}x{:.0}]",
                         d.label, d.confidence, d.x, d.y, d.width, d.height
                     ));
                     let c = s.classes.entry((d.label_id, d.label.clone())).or_default();
@@ -283,6 +320,8 @@ fn main() -> Result<(), Box<dyn Error>> {
                             "y": d.y,
                             "width": d.width,
                             "height": d.height,
+                            "track_id": d.track_id,
+                            "predicted": d.tracking.as_ref().map(|t| t.predicted),
                         })).collect::<Vec<_>>(),
                     });
                     writeln!(out, "{doc}").map_err(|_| gst::FlowError::Error)?;
@@ -333,6 +372,14 @@ fn main() -> Result<(), Box<dyn Error>> {
                     get("reason")
                 );
             }
+            gst::MessageView::Element(e)
+                if e.structure().is_some_and(|s| s.name() == "rstracker-event") =>
+            {
+                let s = e.structure().expect("checked");
+                if let Ok(kind) = s.get::<String>("event") {
+                    *summary.lock().unwrap().events.entry(kind).or_default() += 1;
+                }
+            }
             gst::MessageView::Warning(w) => eprintln!(
                 "warning from {}: {}",
                 w.src().map(|s| s.path_string()).unwrap_or_default(),
@@ -366,6 +413,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     let mut work = vec!["decode", "detection"];
+    if track {
+        work.push("tracking");
+    }
     if events.is_some() {
         work.push("events");
     }
@@ -384,9 +434,22 @@ fn main() -> Result<(), Box<dyn Error>> {
         s.frames as f64 / elapsed.as_secs_f64(),
         work.join(" + ")
     );
+    if track {
+        let count = |k: &str| s.events.get(k).copied().unwrap_or(0);
+        println!(
+            "{} tracks (ids {}..={}); events: {} entry, {} moving, {} stopped, {} exit",
+            s.tracks.len(),
+            s.tracks.first().copied().unwrap_or(0),
+            s.tracks.last().copied().unwrap_or(0),
+            count("entry"),
+            count("moving"),
+            count("stopped"),
+            count("exit")
+        );
+    }
     println!(
         "{:>12} {:>10} {:>8} {:>9} {:>9}",
-        "class", "detections", "frames", "mean conf", "max conf"
+        "class", "objects", "frames", "mean conf", "max conf"
     );
     for ((_, label), c) in &s.classes {
         println!(
