@@ -65,6 +65,9 @@ const LOW_MATCH_IOU: f64 = 0.5;
 const RECOVERY_SPEED_MARGIN: f64 = 1.5;
 /// ... but never more than this many box sizes.
 const RECOVERY_MAX_SIZES: f64 = 4.0;
+/// A track seen once may have moved this many box sizes per second (plus half a size) by
+/// its second detection.
+const NEW_TRACK_SIZES_PER_SECOND: f64 = 3.0;
 /// Tentative tracks: IoU x confidence needed (ByteTrack's 0.7 cost).
 const TENTATIVE_MATCH_IOU: f64 = 0.3;
 /// An unmatched track whose predicted box has less than this fraction inside the frame has
@@ -511,6 +514,30 @@ impl Tracker {
             .associator
             .stage(&self.rows, &self.cols, true, TENTATIVE_MATCH_IOU)
             .to_vec();
+        self.apply(&pairs, dets, t);
+
+        // Stage 4b: tentative tracks seen once have no velocity yet: when the detector runs
+        // seldom, a fast object no longer overlaps its first box. Match them by reach from
+        // that box instead (a box size per ~0.3 s beyond half a size).
+        self.cols.retain(|c| !self.taken[c.index]);
+        let mut reach = std::mem::take(&mut self.reach);
+        reach.clear();
+        for (i, tr) in self.tracks.iter().enumerate() {
+            if tr.status == Status::Tentative && tr.detection.is_none() && tr.hits == 1 {
+                let gap = t.saturating_sub(tr.last_seen) as f64 * 1e-9;
+                let size = tr.last_obs.area().sqrt();
+                reach.push(Reach {
+                    index: i,
+                    last: tr.last_obs,
+                    predicted: tr.last_obs,
+                    radius: (size * (0.5 + NEW_TRACK_SIZES_PER_SECOND * gap))
+                        .min(RECOVERY_MAX_SIZES * size),
+                    class_key: tr.class_key,
+                });
+            }
+        }
+        let pairs = self.associator.reach_stage(&reach, &self.cols).to_vec();
+        self.reach = reach;
         self.apply(&pairs, dets, t);
 
         // Misses: tracked become lost; tentative ones end (ByteTrack; nvtracker's

@@ -457,3 +457,27 @@ fn rescaling_keeps_ids_and_moves_boxes() {
     assert_eq!(out.objects[0].id, 1);
     assert!(!out.objects[0].predicted);
 }
+
+#[test]
+fn a_fast_object_seen_seldom_is_still_confirmed() {
+    // Detector every 5th frame (6 Hz), an object moving half its width between runs: its
+    // second box does not overlap its first enough for IoU, yet it must become a track.
+    let mut t = tracker();
+    let mut confirmed_at = None;
+    for f in (0..60u64).step_by(5) {
+        let x = 20.0 + 4.5 * f as f64;
+        let d = [obs(x, 200.0, 42.0, 104.0, 0.8, "person")];
+        // Not the first detector frame of the stream (those confirm at once).
+        let d: &[Observation] = if f == 0 { &[] } else { &d };
+        let out = t.update(Some(f * FRAME), Some(d));
+        if confirmed_at.is_none() && !out.objects.is_empty() {
+            confirmed_at = Some(f);
+        }
+    }
+    assert_eq!(
+        confirmed_at,
+        Some(10),
+        "confirmed on its second detector frame"
+    );
+    assert_eq!(t.stats().ids, 1);
+}
