@@ -12,7 +12,7 @@
 //!   drawing) on I420 and RGBA buffers carrying the boxes as region-of-interest metas;
 //! * OpenCV (`cv2.rectangle` + `cv2.putText` with a filled label background, as Python
 //!   detection loops draw) on a BGR frame, by `benches/overlay_opencv.py` in the project's
-//!   venv (`scripts/setup.sh` installs `opencv-python-headless` there);
+//!   venv (`scripts/setup.sh --test` installs `opencv-python-headless` there);
 //!
 //! and prints the ratios (OpenCV time / rsoverlay time: above 1 means rsoverlay is faster).
 //! Target: at most 1 ms per frame and faster than OpenCV.
@@ -188,6 +188,6 @@ fn main() {
                 cv / e_rgba
             );
         }
-        Err(e) => println!("OpenCV baseline skipped: {e} (run scripts/setup.sh)"),
+        Err(e) => println!("OpenCV baseline skipped: {e} (run scripts/setup.sh --test)"),
     }
 }

@@ -7,7 +7,7 @@
 //! ```
 //!
 //! The server is pipelines/kserve-serve-onnx.py (the `kserve` PyPI package + onnxruntime,
-//! two intra-op threads) on 127.0.0.1, from the venv scripts/setup.sh makes. Measured, each
+//! two intra-op threads) on 127.0.0.1, from the venv scripts/setup.sh --test makes. Measured, each
 //! as the best of `BENCH_RUNS` (default 2) runs of the whole video
 //! (`filesrc ! decodebin ! rsinfer qos=false ! fakesink sync=false`):
 //! * decoding alone (no rsinfer): the ceiling;

@@ -8,7 +8,7 @@ protocol OpenVINO Model Server, Triton and KServe speak.
     pipelines/kserve-serve-onnx.py --http_port 18000 --grpc_port 19000 --model shapes=models/rsvision-shapes.onnx
 
 `--model NAME=PATH` may repeat. Metadata comes from the ONNX graph (symbolic dimensions are
--1). Runs until SIGTERM/SIGINT. Needs the venv made by scripts/setup.sh
+-1). Runs until SIGTERM/SIGINT. Needs the venv made by scripts/setup.sh --test
 (${RSVISION_KSERVE_VENV:-~/.cache/rsvision/kserve-venv}).
 """
 import argparse

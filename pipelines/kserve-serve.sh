@@ -4,7 +4,7 @@
 #   docker run -p 9000:9000 -p 8000:8000 openvino/model_server --model_name shapes \
 #       --model_path /models/shapes --port 9000 --rest_port 8000
 # It runs pipelines/kserve-serve-onnx.py (the `kserve` PyPI package + onnxruntime) with the
-# venv scripts/setup.sh makes.
+# venv scripts/setup.sh --test makes.
 #
 # Usage:
 #   pipelines/kserve-serve.sh [MODEL [NAME]]
@@ -25,7 +25,7 @@ if [[ $# -gt 0 ]]; then name="$1"; shift; fi
 require_file "$model" "model"
 
 python="${RSVISION_KSERVE_VENV:-$HOME/.cache/rsvision/kserve-venv}/bin/python"
-[[ -x "$python" ]] || die "$python is missing: run scripts/setup.sh (it makes the kserve venv)"
+[[ -x "$python" ]] || die "$python is missing: run scripts/setup.sh --test (it makes the kserve venv)"
 
 echo "Serving '$model' as '$name': grpc://127.0.0.1:${GRPC_PORT:-9000} http://127.0.0.1:${HTTP_PORT:-8000}" >&2
 exec "$python" "$ROOT/pipelines/kserve-serve-onnx.py" \

@@ -6,7 +6,7 @@
 //! junk, garbage answers mid-stream), unknown or non-image models, start/stop cycles, and
 //! pipelines/ovms-rtsp-detect.sh on a real RTSP stream.
 //!
-//! Needs the kserve venv made by scripts/setup.sh.
+//! Needs the kserve venv made by scripts/setup.sh --test.
 
 mod common;
 #[path = "kserve/server.rs"]

@@ -8,7 +8,7 @@
 //! letterbox padding (landscape), horizontal padding (portrait, via `videoflip`) and an odd
 //! size whose scaled content and padding are not round numbers.
 //!
-//! Needs `../shared` (models, videos) and the Python venv made by scripts/setup.sh.
+//! Needs `../shared` (models, videos) and the Python venv made by scripts/setup.sh --test.
 
 mod common;
 

@@ -308,7 +308,7 @@ fn deepstream_python_consumer_reads_our_events() {
         .arg("ds-events")
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .expect("run the DeepStream consumer (kafka-python, scripts/setup.sh)");
+        .expect("run the DeepStream consumer (kafka-python, scripts/setup.sh --test)");
     let mut out = BufReader::new(consumer.stdout.take().unwrap()).lines();
     // Kill it if the test fails.
     struct Kill(std::process::Child);

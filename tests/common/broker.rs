@@ -4,7 +4,7 @@
 //! removes the directory, also when a test fails.
 //!
 //! The binary is `$TANSU`, else `tansu` on `PATH`, else `~/.cargo/bin/tansu` (installed by
-//! scripts/setup.sh).
+//! scripts/setup.sh --test).
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -29,7 +29,7 @@ pub fn tansu_binary() -> PathBuf {
     let p = PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo/bin/tansu");
     assert!(
         p.is_file(),
-        "tansu is not installed: run scripts/setup.sh (cargo install tansu --version 0.6.0 --features dynostore,libsql)"
+        "tansu is not installed: run scripts/setup.sh --test (cargo install tansu --version 0.6.0 --features dynostore,libsql)"
     );
     p
 }

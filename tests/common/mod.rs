@@ -37,7 +37,7 @@ pub fn shapes_model() -> PathBuf {
     root().join("models/rsvision-shapes.onnx")
 }
 
-/// The Python of the project's venv (onnxruntime, numpy, pillow), made by scripts/setup.sh.
+/// The Python of the project's venv (onnxruntime, numpy, pillow), made by scripts/setup.sh --test.
 pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("RSVISION_PYTHON") {
         return PathBuf::from(p);
@@ -50,7 +50,7 @@ pub fn python() -> PathBuf {
     let p = venv.join("bin/python");
     assert!(
         p.exists(),
-        "{} is missing: run scripts/setup.sh first",
+        "{} is missing: run scripts/setup.sh --test first",
         p.display()
     );
     p
