@@ -3,7 +3,7 @@
 # Sets ROOT (the repository root), points GST_PLUGIN_PATH at the freshly built plugin
 # (target/release, else target/debug, unless RSVISION_PLUGIN_DIR names the directory; a
 # GST_PLUGIN_PATH set by the user comes after it) and
-# defines `require_rsinfer`, `require_file` and `format_detections`.
+# defines `require_rsinfer`, `require_file`, `format_detections` and `format_events`.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -45,18 +45,8 @@ require_file() {
     [[ -f "$1" ]] || die "$2 '$1' does not exist"
 }
 
-# Reads `gst-launch-1.0 -m` output and prints one line per rsinfer-detections message:
-#   frame 12  pts 0.467 s  2 detections: circle 0.91 [447,329 158x150]  square 0.34 [...]
-# Lines about errors, warnings and the end of the stream pass through; a summary ends it.
-# FORMAT=raw passes the messages as gst-launch prints them. The filter ignores Ctrl-C
-# (SIGINT, sent to the whole foreground process group): gst-launch-1.0 -e then ends the
-# stream cleanly, and the filter prints what is left and the summary.
-format_detections() (
-    trap '' INT
-    if [[ "${FORMAT:-brief}" == raw ]]; then
-        exec cat
-    fi
-    exec awk '
+# An awk function: the value of field `key` (e.g. ", label=") in a serialized structure.
+AWK_VALUE='
     function value(s, key,    i, r, j) {
         i = index(s, key)
         if (i == 0) return ""
@@ -70,6 +60,20 @@ format_detections() (
         match(r, /^[^,;"} ]*/)
         return substr(r, 1, RLENGTH)
     }
+'
+
+# Reads `gst-launch-1.0 -m` output and prints one line per rsinfer-detections message:
+#   frame 12  pts 0.467 s  2 detections: circle 0.91 [447,329 158x150]  square 0.34 [...]
+# Lines about errors, warnings and the end of the stream pass through; a summary ends it.
+# FORMAT=raw passes the messages as gst-launch prints them. The filter ignores Ctrl-C
+# (SIGINT, sent to the whole foreground process group): gst-launch-1.0 -e then ends the
+# stream cleanly, and the filter prints what is left and the summary.
+format_detections() (
+    trap '' INT
+    if [[ "${FORMAT:-brief}" == raw ]]; then
+        exec cat
+    fi
+    exec awk "$AWK_VALUE"'
     /rsinfer-detections/ {
         line = $0
         gsub(/\\/, "", line)
@@ -90,5 +94,29 @@ format_detections() (
     }
     /ERROR|WARNING|Got EOS|Execution ended|Interrupt/ { print; fflush() }
     END { printf "%d inferred frames, %d detections\n", frames, detections }
+    '
+)
+
+# Reads `gst-launch-1.0 -m` output and prints one line per rstracker-event message:
+#   0.467 s  track #3 entry   circle [447,329 158x150]
+# and a count of the events at the end; FORMAT=raw passes the messages through.
+format_events() (
+    trap '' INT
+    if [[ "${FORMAT:-brief}" == raw ]]; then
+        exec cat
+    fi
+    exec awk "$AWK_VALUE"'
+    /rstracker-event/ {
+        pts = value($0, " pts=")
+        reason = value($0, " reason=")
+        printf "%8.3f s  track #%s %-7s %s [%d,%d %dx%d]%s\n", (pts == "18446744073709551615" ? -1 : pts / 1e9),
+            value($0, "track-id="), value($0, " event="), value($0, " label="), value($0, " x="),
+            value($0, " y="), value($0, " width="), value($0, " height="), (reason != "" ? " (" reason ")" : "")
+        fflush()
+        n[value($0, " event=")]++
+        next
+    }
+    /ERROR|WARNING|Got EOS|Execution ended|Interrupt/ { print; fflush() }
+    END { printf "%d entries, %d exits, %d moving, %d stopped\n", n["entry"], n["exit"], n["moving"], n["stopped"] }
     '
 )

@@ -57,37 +57,6 @@ else
     sink=("${enc[@]}" ! mp4mux ! filesink location="$output")
 fi
 
-# One line per rstracker-event message: "0.467 s  track #3 entry circle [447,329 158x150]".
-format_events() (
-    trap '' INT
-    if [[ "${FORMAT:-brief}" == raw ]]; then
-        exec cat
-    fi
-    exec awk '
-    function value(s, key,    i, r, j) {
-        i = index(s, key)
-        if (i == 0) return ""
-        r = substr(s, i + length(key))
-        sub(/^\([a-z0-9]+\)/, "", r)
-        if (substr(r, 1, 1) == "\"") { r = substr(r, 2); j = index(r, "\""); return substr(r, 1, j - 1) }
-        match(r, /^[^,;"} ]*/)
-        return substr(r, 1, RLENGTH)
-    }
-    /rstracker-event/ {
-        pts = value($0, " pts=")
-        reason = value($0, " reason=")
-        printf "%8.3f s  track #%s %-7s %s [%d,%d %dx%d]%s\n", (pts == "18446744073709551615" ? -1 : pts / 1e9),
-            value($0, "track-id="), value($0, " event="), value($0, " label="), value($0, " x="),
-            value($0, " y="), value($0, " width="), value($0, " height="), (reason != "" ? " (" reason ")" : "")
-        fflush()
-        n[value($0, " event=")]++
-        next
-    }
-    /ERROR|WARNING|Got EOS|Execution ended|Interrupt/ { print; fflush() }
-    END { printf "%d entries, %d exits, %d moving, %d stopped\n", n["entry"], n["exit"], n["moving"], n["stopped"] }
-    '
-)
-
 gst-launch-1.0 -e -m \
     "${src[@]}" ! decodebin ! \
     rsinfer model-location="$model" conf-threshold="${CONF:-0.1}" inference-interval="${INTERVAL:-3}" ! \

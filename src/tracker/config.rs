@@ -58,22 +58,34 @@ pub struct Config {
 
 /// 1/30 s, the frame period assumed when the caps do not say.
 pub const DEFAULT_FRAME_PERIOD: u64 = 33_333_333;
+// The defaults (also rstracker's property defaults; times in milliseconds).
+pub const DEFAULT_HIGH_THRESHOLD: f64 = 0.5;
+pub const DEFAULT_LOW_THRESHOLD: f64 = 0.1;
+pub const DEFAULT_NEW_TRACK_THRESHOLD: f64 = 0.6;
+pub const DEFAULT_MATCH_IOU: f64 = 0.2;
+pub const DEFAULT_MIN_HITS: u32 = 2;
+pub const DEFAULT_LOST_TRACK_TIME_MS: u32 = 1000;
+pub const DEFAULT_STOPPED_LOST_TIME_MS: u32 = 5000;
+pub const DEFAULT_COAST_TIME_MS: u32 = 500;
+pub const DEFAULT_MAX_TRACKS: u32 = 1000;
+pub const DEFAULT_STOP_SPEED: f64 = 0.1;
+const MS: u64 = 1_000_000;
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            high_threshold: 0.5,
-            low_threshold: 0.1,
-            new_track_threshold: 0.6,
-            match_iou: 0.2,
-            min_hits: 2,
-            lost_track_time: 1_000_000_000,
-            stopped_lost_time: 5_000_000_000,
-            coast_time: 500_000_000,
+            high_threshold: DEFAULT_HIGH_THRESHOLD,
+            low_threshold: DEFAULT_LOW_THRESHOLD,
+            new_track_threshold: DEFAULT_NEW_TRACK_THRESHOLD,
+            match_iou: DEFAULT_MATCH_IOU,
+            min_hits: DEFAULT_MIN_HITS,
+            lost_track_time: u64::from(DEFAULT_LOST_TRACK_TIME_MS) * MS,
+            stopped_lost_time: u64::from(DEFAULT_STOPPED_LOST_TIME_MS) * MS,
+            coast_time: u64::from(DEFAULT_COAST_TIME_MS) * MS,
             class_mode: ClassMode::PerClass,
             class_groups: Vec::new(),
-            max_tracks: 1000,
-            stop_speed: 0.1,
+            max_tracks: DEFAULT_MAX_TRACKS as usize,
+            stop_speed: DEFAULT_STOP_SPEED,
             frame_period: DEFAULT_FRAME_PERIOD,
             frame_size: None,
         }

@@ -226,6 +226,23 @@ pub struct Tracker {
     class_keys: Vec<u32>,
 }
 
+/// The tracks that `take` accepts, as association rows compared by their predicted box.
+fn predicted_rows(tracks: &[Track], rows: &mut Vec<Item>, take: impl Fn(&Track) -> bool) {
+    rows.clear();
+    rows.extend(
+        tracks
+            .iter()
+            .enumerate()
+            .filter(|(_, tr)| take(tr))
+            .map(|(i, tr)| Item {
+                index: i,
+                bbox: tr.kf.bbox(),
+                class_key: tr.class_key,
+                confidence: 1.0,
+            }),
+    );
+}
+
 /// Most interned label strings kept (beyond, labels are allocated per track).
 const MAX_INTERNED: usize = 4096;
 
@@ -419,17 +436,7 @@ impl Tracker {
         };
 
         // Stage 1: confirmed tracks (tracked and lost) vs high detections, fused cost.
-        self.rows.clear();
-        for (i, tr) in self.tracks.iter().enumerate() {
-            if tr.is_confirmed() {
-                self.rows.push(Item {
-                    index: i,
-                    bbox: tr.kf.bbox(),
-                    class_key: tr.class_key,
-                    confidence: 1.0,
-                });
-            }
-        }
+        predicted_rows(&self.tracks, &mut self.rows, |tr| tr.is_confirmed());
         self.cols.clear();
         for (i, d) in dets.iter().enumerate() {
             if valid[i] && d.confidence >= high {
@@ -444,17 +451,9 @@ impl Tracker {
 
         // Stage 2: still unmatched confirmed tracks vs low detections, plain IoU (a lost
         // track is often one whose detections weakened under a partial occlusion).
-        self.rows.clear();
-        for (i, tr) in self.tracks.iter().enumerate() {
-            if tr.is_confirmed() && tr.detection.is_none() {
-                self.rows.push(Item {
-                    index: i,
-                    bbox: tr.kf.bbox(),
-                    class_key: tr.class_key,
-                    confidence: 1.0,
-                });
-            }
-        }
+        predicted_rows(&self.tracks, &mut self.rows, |tr| {
+            tr.is_confirmed() && tr.detection.is_none()
+        });
         self.cols.clear();
         for (i, d) in dets.iter().enumerate() {
             if valid[i] && d.confidence < high && !self.taken[i] {
@@ -499,17 +498,9 @@ impl Tracker {
 
         // Stage 4: tentative tracks vs the remaining high detections.
         self.cols.retain(|c| !self.taken[c.index]);
-        self.rows.clear();
-        for (i, tr) in self.tracks.iter().enumerate() {
-            if tr.status == Status::Tentative {
-                self.rows.push(Item {
-                    index: i,
-                    bbox: tr.kf.bbox(),
-                    class_key: tr.class_key,
-                    confidence: 1.0,
-                });
-            }
-        }
+        predicted_rows(&self.tracks, &mut self.rows, |tr| {
+            tr.status == Status::Tentative
+        });
         let pairs = self
             .associator
             .stage(&self.rows, &self.cols, true, TENTATIVE_MATCH_IOU)
