@@ -36,6 +36,49 @@ from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def loop_media(_factory, media):
+    """--loop: the file is played with segment seeks. Its end is a SEGMENT_DONE (never an
+    EOS, which would end the stream) answered by a non-flushing segment seek back to the
+    start, so running time and the RTP timestamps go on growing. The stream looks live to
+    clients: no duration (no end in the PLAY range) and not seekable."""
+    pad = media.get_element().get_by_name("pay0").get_static_pad("sink")
+
+    def seek(flags):
+        pad.push_event(Gst.Event.new_seek(1.0, Gst.Format.TIME, flags | Gst.SeekFlags.SEGMENT,
+                                          Gst.SeekType.SET, 0, Gst.SeekType.SET, -1))
+        return GLib.SOURCE_REMOVE
+
+    last = {"duration": 0}
+
+    def on_buffer(_pad, info):
+        duration = info.get_buffer().duration
+        if duration != Gst.CLOCK_TIME_NONE:
+            last["duration"] = duration
+        return Gst.PadProbeReturn.OK
+
+    def on_event(_pad, info):
+        if info.get_event().type == Gst.EventType.SEGMENT_DONE:
+            # The next segment starts at the running time where the demuxer's position
+            # stopped: the start of the last frame. Move it past that frame so the first
+            # frame of the next round does not share the last one's timestamp.
+            pad.set_offset(pad.get_offset() + last["duration"])
+            # From the main loop, not from the streaming thread that delivers the event.
+            GLib.idle_add(seek, Gst.SeekFlags.NONE)
+        return Gst.PadProbeReturn.OK
+
+    def on_query(_pad, info):
+        if info.get_query().type in (Gst.QueryType.DURATION, Gst.QueryType.SEEKING,
+                                     Gst.QueryType.SEGMENT):
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
+
+    pad.add_probe(Gst.PadProbeType.BUFFER, on_buffer)
+    pad.add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_event)
+    pad.add_probe(Gst.PadProbeType.QUERY_UPSTREAM, on_query)
+    # Prerolled, not playing yet: the first (flushing) segment seek.
+    media.connect("prepared", lambda _media: seek(Gst.SeekFlags.FLUSH))
+
+
 def main():
     parser = argparse.ArgumentParser(
         description="Serve a local H.264 MP4 file over RTSP.",
@@ -53,6 +96,8 @@ def main():
     parser.add_argument("--mount", default=os.environ.get("RTSP_MOUNT", "/test"))
     parser.add_argument("--reencode", action="store_true",
                         help="decode and re-encode with x264enc tune=zerolatency")
+    parser.add_argument("--loop", action="store_true",
+                        help="restart the file at its end instead of ending the stream")
     args = parser.parse_args()
 
     path = os.path.abspath(args.file)
@@ -79,6 +124,8 @@ def main():
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(False)
+    if args.loop:
+        factory.connect("media-configure", loop_media)
 
     server = GstRtspServer.RTSPServer()
     server.set_address(args.address)

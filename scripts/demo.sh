@@ -1,34 +1,34 @@
 #!/usr/bin/env bash
-# The demo, on a fresh Debian 12 machine: installs what running needs (scripts/setup.sh),
-# builds the plugin (release), runs the shipped detector (models/rsvision-shapes.onnx) over
-# the shipped sample video (data/sample-shapes.mp4) with all five elements:
-#   filesrc ! parsebin ! rssmartrecord ! decodebin ! rsinfer inference-interval=3
-#     ! rstracker ! rsmsgbroker publish=tracks ! rsoverlay show-trails=true ! tee
-# prints the objects per class, the tracks and their events and the frame rate, and writes
-# out/annotated.mp4 (the video annotated by rsoverlay: ids, predicted boxes dashed,
-# trails), out/annotated.png (its frame at 3 s), out/events.jsonl (rsmsgbroker's
-# DeepStream-schema track events: entry, moving, stopped, exit; file transport),
-# out/clips/*.mp4 (an event clip rssmartrecord recorded from 2 s before to 3 s after the
-# 5 s mark) and out/detections.jsonl (every frame's objects, read by the application).
+# The demo, on a fresh Debian 12 machine: installs what running needs (scripts/setup.sh:
+# no broker, no model server), builds the `rsvision` program (release) and runs the shipped
+# deployment configs/demo.toml for a fixed time:
+#   - the sample video (data/sample-shapes.mp4) played as two looping live cameras,
+#   - the shipped detector (models/rsvision-shapes.onnx), loaded once and shared by both,
+#   - tracking (rstracker), track events (entry, moving, stopped, exit) in DeepStream's
+#     schema to out/demo/events.jsonl,
+#   - a local rule that records a clip (2 s before to 2 s after) when a star has been in
+#     view for 1 s, into out/demo/clips/,
+# then stops cleanly (EOS: clips finalised, events flushed) and prints where everything went.
 #
-# Override with: scripts/demo.sh [VIDEO [MODEL]] (VIDEO in H.264 or H.265, for the clip)
+#   scripts/demo.sh [DURATION]     (default 20s; any rsvision duration: 45s, 2m)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/setup.sh
 
-video="${1:-data/sample-shapes.mp4}"
-model="${2:-models/rsvision-shapes.onnx}"
-# rstracker takes the weak detections too (they extend tracks; only those above its
-# new-track-threshold, 0.6, start one), so rsinfer reports from 0.1 up.
-conf="${CONF:-0.1}"
-interval="${INTERVAL:-3}"
-mkdir -p out
-
-cargo build --locked --release --lib --example detect
-echo "== rsinfer on $video with $model"
-target/release/examples/detect "$video" "$model" --conf "$conf" --interval "$interval" --track --quiet \
-    --jsonl out/detections.jsonl --annotate out/annotated.mp4 --snapshot out/annotated.png \
-    --events out/events.jsonl --clips out/clips
-echo "== outputs: out/annotated.mp4 out/annotated.png out/events.jsonl out/clips/ out/detections.jsonl"
-echo "== use it in your own pipelines with: export GST_PLUGIN_PATH=$PWD/target/release"
+duration="${1:-20s}"
+cargo build --locked --release -p rsvision
+rm -rf out/demo
+mkdir -p out/demo/clips
+echo "== rsvision run configs/demo.toml --duration $duration"
+status=0
+target/release/rsvision run configs/demo.toml --duration "$duration" | tee out/demo/rsvision.log || status=$?
+echo "== outputs"
+echo "log:    out/demo/rsvision.log"
+if [ -f out/demo/events.jsonl ]; then
+  echo "events: out/demo/events.jsonl ($(wc -l < out/demo/events.jsonl) DeepStream-schema messages)"
+fi
+echo "clips:  out/demo/clips/"
+ls -l out/demo/clips | tail -n +2 | sed 's/^/        /'
+echo "== run your own deployment: target/release/rsvision check configs/two-cameras.toml; target/release/rsvision --help"
+exit "$status"

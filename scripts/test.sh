@@ -9,8 +9,8 @@ scripts/setup.sh --test
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "== cargo test"
 # One test binary at a time keeps the 2-core machine's pipelines near real time; tests
 # inside a binary still run in parallel.
-cargo test --locked --no-fail-fast -- --test-threads="${RSVISION_TEST_THREADS:-2}"
+cargo test --locked --workspace --no-fail-fast -- --test-threads="${RSVISION_TEST_THREADS:-2}"

@@ -1,0 +1,489 @@
+//! One source at run time: its pipeline (built from [`crate::pipeline::describe`]), the
+//! bus messages that matter (errors, ends of stream, clip completions, the loop of a live
+//! file), the watchdog and the reconnect state machine ([`crate::state`]). A source is
+//! restarted on its own: a new pipeline, the old one set to NULL on a thread of its own so
+//! a frozen server never blocks the others.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+use crate::config::{Config, Input, Source};
+use crate::pipeline;
+use crate::state::{Machine, State, Step};
+use crate::stats::{Counters, Snapshot};
+
+/// Delivery figures of one rsmsgbroker (from its `stats`), summed over the pipelines the
+/// source has had.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SinkFigures {
+    pub delivered: u64,
+    pub queued: u64,
+    pub dropped: u64,
+    pub failed: u64,
+}
+
+impl SinkFigures {
+    fn read(element: &gst::Element) -> SinkFigures {
+        let s = element.property::<gst::Structure>("stats");
+        let get = |f: &str| s.get::<u64>(f).unwrap_or(0);
+        SinkFigures {
+            delivered: get("delivered"),
+            queued: get("queued"),
+            dropped: get("dropped"),
+            failed: get("failed"),
+        }
+    }
+
+    fn add(&mut self, other: SinkFigures) {
+        self.delivered += other.delivered;
+        self.queued += other.queued;
+        self.dropped += other.dropped;
+        self.failed += other.failed;
+    }
+}
+
+/// Figures of pipelines already torn down, per sink (filled by the teardown threads).
+type Retired = Arc<Mutex<Vec<SinkFigures>>>;
+
+pub struct SourceRunner {
+    pub source: Source,
+    /// The description that runs (credentials included): never print it.
+    description: String,
+    pipeline: Option<gst::Pipeline>,
+    pub machine: Machine,
+    pub counters: Arc<Counters>,
+    pub clips: u64,
+    pub last: Snapshot,
+    rules: Option<crate::recorder::RulesHandle>,
+    rule_list: Vec<crate::config::Rule>,
+    retired: Retired,
+    teardowns: Vec<std::thread::JoinHandle<()>>,
+    /// When the current pipeline started.
+    started: Option<Instant>,
+    /// A live file's first segment seek is done.
+    looping: bool,
+    /// Shutting down: EOS was sent, waiting for it at the sink.
+    pub draining: bool,
+    /// EOS reached the end (or the pipeline failed) while draining.
+    pub drained: bool,
+}
+
+impl SourceRunner {
+    pub fn new(config: &Config, index: usize, now: Instant) -> SourceRunner {
+        let source = config.sources[index].clone();
+        let description = pipeline::describe(config, &source, false);
+        let rule_list = match &config.record {
+            Some(r) if source.record && !source.models.is_empty() => r
+                .rules
+                .iter()
+                .filter(|rule| {
+                    rule.sources
+                        .as_ref()
+                        .is_none_or(|ids| ids.iter().any(|id| id == &source.id))
+                })
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        let seed =
+            (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ std::process::id() as u64;
+        SourceRunner {
+            machine: Machine::new(source.reconnect.clone(), seed, now),
+            retired: Arc::new(Mutex::new(vec![SinkFigures::default(); source.sinks.len()])),
+            source,
+            description,
+            pipeline: None,
+            counters: Arc::new(Counters::default()),
+            clips: 0,
+            last: Snapshot::default(),
+            rules: None,
+            rule_list,
+            teardowns: Vec::new(),
+            started: None,
+            looping: false,
+            draining: false,
+            drained: false,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.source.id
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.pipeline.is_some()
+    }
+
+    /// Advances the source: bus messages, then the state machine.
+    pub fn poll(&mut self, now: Instant) {
+        self.drain_bus(now);
+        if self.draining {
+            return;
+        }
+        let last_frame = if self.pipeline.is_some() {
+            self.counters.since_last_frame()
+        } else {
+            None
+        };
+        if let Some(step) = self.machine.tick(now, last_frame) {
+            self.step(step, now);
+        }
+    }
+
+    fn step(&mut self, step: Step, now: Instant) {
+        let id = self.source.id.clone();
+        match step {
+            Step::Start { attempt } => {
+                log!("source {id}: connecting (attempt {attempt})");
+                if let Err(e) = self.start() {
+                    log!("source {id}: lost ({e})");
+                    let next = self.machine.lost(now);
+                    self.step(next, now);
+                }
+            }
+            Step::Live => log!("source {id}: live"),
+            Step::Stalled(gap) => {
+                log!(
+                    "source {id}: stalled (no buffer for {:.1} s)",
+                    gap.as_secs_f64()
+                );
+                self.teardown();
+                if let Some((wait, attempt)) = self.machine.retry_in(now) {
+                    log!(
+                        "source {id}: reconnecting in {:.2} s (attempt {attempt})",
+                        wait.as_secs_f64()
+                    );
+                }
+            }
+            Step::Retry { wait, attempt } => {
+                self.teardown();
+                log!(
+                    "source {id}: reconnecting in {:.2} s (attempt {attempt})",
+                    wait.as_secs_f64()
+                );
+            }
+            Step::GiveUp { attempts } => {
+                self.teardown();
+                log!("source {id}: failed (gave up after {attempts} attempts)");
+            }
+        }
+    }
+
+    fn lost(&mut self, reason: &str, now: Instant) {
+        if self.pipeline.is_none() {
+            return;
+        }
+        log!("source {}: lost ({reason})", self.source.id);
+        let step = self.machine.lost(now);
+        self.step(step, now);
+    }
+
+    /// Builds and starts a new pipeline.
+    fn start(&mut self) -> Result<(), String> {
+        let pipeline = gst::parse::launch(&self.description)
+            .map_err(|e| format!("could not build the pipeline: {e}"))?
+            .downcast::<gst::Pipeline>()
+            .map_err(|_| "the description is not a pipeline".to_string())?;
+        pipeline.set_property("name", format!("source-{}", self.source.id));
+        self.counters.last_frame.store(0, Ordering::Relaxed);
+        crate::stats::attach(
+            &pipeline,
+            self.source.models.len(),
+            self.source.input.is_live(),
+            &self.counters,
+        );
+        self.rules = None;
+        if !self.rule_list.is_empty() {
+            let pad_owner = if self.source.tracker.is_some() {
+                pipeline::TRACKER.to_string()
+            } else {
+                pipeline::infer_name(self.source.models.len() - 1)
+            };
+            let pad = pipeline
+                .by_name(&pad_owner)
+                .and_then(|e| e.static_pad("src"));
+            let recorder = pipeline.by_name(pipeline::RECORDER);
+            if let (Some(pad), Some(recorder)) = (pad, recorder) {
+                self.rules = Some(crate::recorder::attach(
+                    &self.source.id,
+                    &pad,
+                    &recorder,
+                    self.rule_list.clone(),
+                ));
+            }
+        }
+        self.looping = false;
+        self.started = Some(Instant::now());
+        let result = pipeline.set_state(gst::State::Playing);
+        self.pipeline = Some(pipeline);
+        match result {
+            Ok(_) => Ok(()),
+            Err(_) => {
+                // The bus says why; read it before giving up on this attempt.
+                let why = self
+                    .pipeline
+                    .as_ref()
+                    .and_then(|p| p.bus())
+                    .and_then(|bus| {
+                        bus.timed_pop_filtered(
+                            gst::ClockTime::from_mseconds(100),
+                            &[gst::MessageType::Error],
+                        )
+                    })
+                    .and_then(|m| match m.view() {
+                        gst::MessageView::Error(e) => Some(e.error().to_string()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| "the pipeline did not start".into());
+                self.teardown();
+                Err(why)
+            }
+        }
+    }
+
+    /// Sets the pipeline to NULL on a thread of its own (rtspsrc can take seconds to let
+    /// go of a frozen server) and keeps its sinks' final figures.
+    fn teardown(&mut self) {
+        self.rules = None;
+        let Some(pipeline) = self.pipeline.take() else {
+            return;
+        };
+        let sinks: Vec<Option<gst::Element>> = self
+            .source
+            .sinks
+            .iter()
+            .map(|s| pipeline.by_name(&pipeline::sink_name(s)))
+            .collect();
+        let retired = self.retired.clone();
+        self.teardowns.retain(|t| !t.is_finished());
+        let handle = std::thread::Builder::new()
+            .name(format!("teardown-{}", self.source.id))
+            .spawn(move || {
+                let _ = pipeline.set_state(gst::State::Null);
+                let mut r = retired.lock().unwrap_or_else(|e| e.into_inner());
+                for (slot, sink) in r.iter_mut().zip(&sinks) {
+                    if let Some(sink) = sink {
+                        slot.add(SinkFigures::read(sink));
+                    }
+                }
+            });
+        if let Ok(h) = handle {
+            self.teardowns.push(h);
+        }
+    }
+
+    fn drain_bus(&mut self, now: Instant) {
+        let Some(bus) = self.pipeline.as_ref().and_then(|p| p.bus()) else {
+            return;
+        };
+        while let Some(msg) = bus.pop() {
+            self.handle(&msg, now);
+            if self.pipeline.is_none() {
+                break;
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: &gst::Message, now: Instant) {
+        use gst::MessageView;
+        let id = self.source.id.clone();
+        match msg.view() {
+            MessageView::Error(e) => {
+                let from = msg.src().map(|s| s.name().to_string()).unwrap_or_default();
+                if self.draining {
+                    log!("source {id}: error while stopping ({from}: {})", e.error());
+                    self.drained = true;
+                    return;
+                }
+                self.lost(&format!("{}: {}", from, e.error()), now);
+            }
+            MessageView::Warning(w) => {
+                log!("source {id}: warning ({})", w.error());
+            }
+            MessageView::Eos(_) => {
+                if self.draining {
+                    self.drained = true;
+                } else if matches!(self.source.input, Input::File { .. }) {
+                    log!("source {id}: ended");
+                    self.machine.end();
+                    self.drained = true;
+                    self.teardown();
+                } else {
+                    self.lost("end of stream", now);
+                }
+            }
+            MessageView::AsyncDone(_) if pipeline::loops(&self.source) && !self.looping => {
+                self.looping = true;
+                self.seek_loop(true);
+            }
+            MessageView::SegmentDone(_) if !self.draining => self.seek_loop(false),
+            MessageView::Element(e) => {
+                if let Some(s) = e.structure() {
+                    if s.name() == "rssmartrecord-done" {
+                        self.clip_done(s);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A live file plays again from its start: a segment seek, flushing only the first
+    /// time, so running time (what the tracker, the recorder and the events use) keeps
+    /// growing across loops.
+    fn seek_loop(&self, first: bool) {
+        let Some(p) = &self.pipeline else { return };
+        let mut flags = gst::SeekFlags::SEGMENT;
+        if first {
+            flags |= gst::SeekFlags::FLUSH;
+        }
+        if p.seek(
+            1.0,
+            flags,
+            gst::SeekType::Set,
+            gst::ClockTime::ZERO,
+            gst::SeekType::None,
+            gst::ClockTime::NONE,
+        )
+        .is_err()
+        {
+            log!(
+                "source {}: warning (the file cannot be looped: seek refused)",
+                self.source.id
+            );
+        }
+    }
+
+    fn clip_done(&mut self, s: &gst::StructureRef) {
+        let dir = s.get::<String>("dirpath").unwrap_or_default();
+        let name = s.get::<String>("filename").unwrap_or_default();
+        let session = s.get::<u32>("session-id").unwrap_or(0);
+        let ms = s.get::<u64>("duration-ms").unwrap_or(0);
+        let kept = s.get::<bool>("file-kept").unwrap_or(true);
+        let reason = self
+            .rules
+            .as_ref()
+            .and_then(|r| r.rule_of(session))
+            .unwrap_or_else(|| "command".to_string());
+        if let Some(r) = &self.rules {
+            r.clip_done(session);
+        }
+        if !kept {
+            log!("clip {}: none written ({reason})", self.source.id);
+            return;
+        }
+        self.clips += 1;
+        let path = std::path::Path::new(&dir).join(name);
+        log!(
+            "clip {}: {} ({:.1} s, {reason})",
+            self.source.id,
+            path.display(),
+            ms as f64 / 1000.0
+        );
+    }
+
+    /// Shutdown: EOS into the pipeline so clips are finalised, tracks emit their `exit`
+    /// and the brokers flush. Sources without a pipeline are done at once.
+    pub fn begin_drain(&mut self) {
+        self.draining = true;
+        if let Some(rules) = &self.rules {
+            rules.stop();
+        }
+        let Some(p) = self.pipeline.clone() else {
+            self.drained = true;
+            return;
+        };
+        // EOS goes in after the parser (at the recorder, so open clips are finalised) or,
+        // without a recorder, after the decoder, on a thread of its own. Not into the
+        // pipeline: that reaches only the source element, which a demuxer reading in pull
+        // mode never asks again; not at the source's peer either: a pull-mode demuxer's
+        // task holds that pad's stream lock as long as it runs. A serialized event waits
+        // for its pad's stream lock, which a streaming thread holds while it pushes (for at
+        // most a frame's time here), so the supervisor thread never waits for it.
+        let target = if self.source.record {
+            pipeline::RECORDER
+        } else {
+            pipeline::CONVERT
+        };
+        let _ = std::thread::Builder::new()
+            .name(format!("eos-{}", self.source.id))
+            .spawn(
+                move || match p.by_name(target).and_then(|e| e.static_pad("sink")) {
+                    Some(pad) => {
+                        pad.send_event(gst::event::Eos::new());
+                    }
+                    None => {
+                        p.send_event(gst::event::Eos::new());
+                    }
+                },
+            );
+    }
+
+    /// Current level of the queue before inference (frames neither passed nor dropped).
+    pub fn queued(&self) -> u64 {
+        self.pipeline
+            .as_ref()
+            .and_then(|p| p.by_name(pipeline::QUEUE))
+            .map(|q| q.property::<u32>("current-level-buffers") as u64)
+            .unwrap_or(0)
+    }
+
+    /// The sinks' figures: retired pipelines plus the running one.
+    pub fn sink_figures(&self) -> Vec<(String, SinkFigures)> {
+        let retired = self
+            .retired
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.source
+            .sinks
+            .iter()
+            .zip(retired)
+            .map(|(name, mut f)| {
+                if let Some(e) = self
+                    .pipeline
+                    .as_ref()
+                    .and_then(|p| p.by_name(&pipeline::sink_name(name)))
+                {
+                    f.add(SinkFigures::read(&e));
+                }
+                (name.clone(), f)
+            })
+            .collect()
+    }
+
+    /// Stops for good (after draining): NULL, and waits for every teardown thread up to
+    /// `deadline`. Returns false when one did not finish.
+    pub fn finish(&mut self, deadline: Instant) -> bool {
+        self.teardown();
+        let mut all = true;
+        for t in self.teardowns.drain(..) {
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                all = false;
+            }
+        }
+        if !matches!(self.machine.state, State::Failed { .. }) {
+            self.machine.end();
+        }
+        all
+    }
+
+    /// How long the current pipeline has run.
+    pub fn started_for(&self) -> Duration {
+        self.started.map(|t| t.elapsed()).unwrap_or_default()
+    }
+
+    /// Position and duration of an offline file, for the progress line.
+    pub fn progress(&self) -> Option<(gst::ClockTime, gst::ClockTime)> {
+        let p = self.pipeline.as_ref()?;
+        Some((p.query_position()?, p.query_duration()?))
+    }
+}
