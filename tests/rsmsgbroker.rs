@@ -1,5 +1,6 @@
 //! rsmsgbroker without a real broker: pass-through behaviour (Harness), payloads through the
-//! file transport (frames and rstracker's track events), configuration errors, secrets,
+//! file transport (frames, rstracker's track events, rssmartrecord's clips), one file shared
+//! by two elements, configuration errors, secrets,
 //! and fault injection with librdkafka's mock cluster (broker down at start, queue bound and
 //! drops, flush on stop, request errors). The end-to-end and outage tests with a real broker are in
 //! tests/rsmsgbroker_kafka.rs.
@@ -17,6 +18,10 @@ use serde_json::Value;
 
 use common::{broker, init, TempDir};
 
+#[path = "msgbroker/clips.rs"]
+mod clips;
+#[path = "msgbroker/files.rs"]
+mod files;
 #[path = "msgbroker/schema.rs"]
 mod schema;
 #[path = "msgbroker/tracks.rs"]

@@ -18,10 +18,15 @@
 //!
 //! [`attach`] writes detections, [`read`] reads them back, also when another element (e.g.
 //! DL Streamer's `gvadetect` or `gvatrack`) wrote them.
+//!
+//! Stream-level facts travel as serialized custom downstream events: a tracker's stream-end
+//! exits ([`tracking::events_event`]) and rssmartrecord's finished clips ([`clip`]).
 
+pub mod clip;
 pub mod frame;
 pub mod tracking;
 
+pub use clip::ClipDone;
 pub use frame::{has_fresh_detections, Inference, Marker};
 pub use tracking::{TrackEvent, TrackInfo, TrackerFrame};
 

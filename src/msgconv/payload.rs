@@ -127,7 +127,7 @@ pub struct PayloadBuilder {
 pub use crate::utc::format_iso8601 as format_timestamp;
 
 /// Appends `s` as a JSON string literal.
-fn write_str(out: &mut String, s: &str) {
+pub(super) fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -215,10 +215,19 @@ impl PayloadBuilder {
         message_id: &str,
         event_id: &str,
     ) {
+        self.write_head(out, frame.timestamp_ms, message_id);
+        let confidence = self.include_confidence.then_some(obj.confidence);
+        write_object(out, obj, "", confidence);
+        write_tail(out, event_id, event_type, "");
+    }
+
+    /// The start of a full-schema document: `messageid` to `analyticsModule`, with
+    /// `@timestamp` at `timestamp_ms`.
+    pub(super) fn write_head(&self, out: &mut String, timestamp_ms: i64, message_id: &str) {
         out.push_str("{\"messageid\":");
         write_str(out, message_id);
         out.push_str(",\"mdsversion\":\"1.0\",\"@timestamp\":\"");
-        write_timestamp(out, frame.timestamp_ms);
+        write_timestamp(out, timestamp_ms);
         out.push('"');
 
         let p = &self.place;
@@ -274,34 +283,6 @@ impl PayloadBuilder {
         out.push_str(",\"version\":");
         write_str(out, &a.version);
         out.push('}');
-
-        out.push_str(",\"object\":{\"id\":");
-        write_str(out, &obj.id_string());
-        out.push_str(",\"speed\":");
-        write_f64(out, obj.speed.unwrap_or(0.0));
-        out.push_str(",\"direction\":");
-        write_f64(out, obj.direction.unwrap_or(0.0));
-        out.push_str(",\"orientation\":0.0,");
-        write_str(out, &type_name(&obj.label));
-        out.push_str(":{}");
-        if self.include_confidence {
-            out.push_str(",\"confidence\":");
-            write_f64(out, obj.confidence);
-        }
-        let _ = write!(
-            out,
-            ",\"bbox\":{{\"topleftx\":{},\"toplefty\":{},\"bottomrightx\":{},\"bottomrighty\":{}}}",
-            obj.left, obj.top, obj.right, obj.bottom
-        );
-        out.push_str(
-            ",\"location\":{\"lat\":0.0,\"lon\":0.0,\"alt\":0.0},\"coordinate\":{\"x\":0.0,\"y\":0.0,\"z\":0.0}}",
-        );
-
-        out.push_str(",\"event\":{\"id\":");
-        write_str(out, event_id);
-        out.push_str(",\"type\":");
-        write_str(out, event_type);
-        out.push_str("},\"videoPath\":\"\"}");
     }
 
     /// Appends one minimal-schema document for a frame's `objects` (DeepStream's
@@ -337,6 +318,51 @@ impl PayloadBuilder {
         }
         out.push_str("]}");
     }
+}
+
+/// The full schema's `object`: `obj`'s id, speed, direction, box and its type member (the
+/// label with a capital) holding `attributes` (the members of a JSON object, or nothing),
+/// plus `confidence` when given.
+pub(super) fn write_object(
+    out: &mut String,
+    obj: &Object,
+    attributes: &str,
+    confidence: Option<f64>,
+) {
+    out.push_str(",\"object\":{\"id\":");
+    write_str(out, &obj.id_string());
+    out.push_str(",\"speed\":");
+    write_f64(out, obj.speed.unwrap_or(0.0));
+    out.push_str(",\"direction\":");
+    write_f64(out, obj.direction.unwrap_or(0.0));
+    out.push_str(",\"orientation\":0.0,");
+    write_str(out, &type_name(&obj.label));
+    out.push_str(":{");
+    out.push_str(attributes);
+    out.push('}');
+    if let Some(c) = confidence {
+        out.push_str(",\"confidence\":");
+        write_f64(out, c);
+    }
+    let _ = write!(
+        out,
+        ",\"bbox\":{{\"topleftx\":{},\"toplefty\":{},\"bottomrightx\":{},\"bottomrighty\":{}}}",
+        obj.left, obj.top, obj.right, obj.bottom
+    );
+    out.push_str(
+        ",\"location\":{\"lat\":0.0,\"lon\":0.0,\"alt\":0.0},\"coordinate\":{\"x\":0.0,\"y\":0.0,\"z\":0.0}}",
+    );
+}
+
+/// The end of a full-schema document: `event` (`event_id`, `event_type`) and `videoPath`.
+pub(super) fn write_tail(out: &mut String, event_id: &str, event_type: &str, video_path: &str) {
+    out.push_str(",\"event\":{\"id\":");
+    write_str(out, event_id);
+    out.push_str(",\"type\":");
+    write_str(out, event_type);
+    out.push_str("},\"videoPath\":");
+    write_str(out, video_path);
+    out.push('}');
 }
 
 /// Where the message key comes from: a dotted JSON path into the payload.

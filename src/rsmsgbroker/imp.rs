@@ -36,10 +36,28 @@
  * (the minimal schema has no event type: start fails). Without a tracker upstream (no
  * tracker meta on the first 300 frames) it posts one warning and goes on.
  *
+ * Clips (either `publish` mode, full schema): each `rssmartrecord-done` event that an
+ * upstream `rssmartrecord` sends when it finishes a clip ([`crate::detection::clip`]) is
+ * one message, as DeepStream writes an `NVDS_EVENT_CUSTOM` event: `event.type` `custom`,
+ * `videoPath` the clip file (empty when none was kept), `@timestamp` the clip's end, and
+ * an object of type `Clip` (id `-1`, box 0) whose attributes are the clip's `sessionId`,
+ * `sensorId` (the recorder's), `filename`, `dirpath`, `container`, `codec`, `width`,
+ * `height`, `containsVideo`, `containsAudio`, `start`, `end`, `requestedStart` (UTC),
+ * `startTruncated`, `duration` (ms), `frames`, `bytes`, `reason`, `complete`, `fileKept`
+ * and `error` ([`crate::msgconv::clip`]). A clip is an event, not a frame: `frame-interval`
+ * and `event-type` do not apply. The event comes in order with the stream, so a clip ended
+ * by EOS is enqueued before the EOS flush. The minimal schema has no event type or video
+ * path: with `payload-type=deepstream-minimal` clips are not published.
+ *
  * Transport (`conn-str`): `host;port`, `host;port;topic` or `host:port[,host:port]` for
  * Kafka (`topic` overrides the topic of the `conn-str`), `file:///path/events.jsonl` to
- * append one JSON document per line. Kafka settings: `proto-cfg` (`;`-separated librdkafka
- * `key=value`, e.g. TLS and SASL), and `broker-config`, a DeepStream `cfg_kafka.txt`
+ * append one JSON document per line. A frame's (or an event's) lines are written together by
+ * one `write(2)` on a file opened with `O_APPEND`, which the kernel appends in one piece, so
+ * several elements (of one process or several) can append to the same file: lines never mix
+ * (only a short write, i.e. a full disk, could split one). A written line is counted
+ * `delivered`, one that could not be written `failed`, with one warning. Kafka settings:
+ * `proto-cfg` (`;`-separated librdkafka `key=value`, e.g. TLS and SASL), and
+ * `broker-config`, a DeepStream `cfg_kafka.txt`
  * (`[message-broker]` with `proto-cfg`, `producer-proto-cfg`, `partition-key`). The message
  * key is the JSON value at `partition-key` (default `sensor.id`; `sensorId` and `sensor.id`
  * both mean the sensor id in either schema).
@@ -79,10 +97,11 @@ use gst_base::subclass::prelude::*;
 
 use super::capture;
 use super::publish::{Publisher, Sink};
+use super::settings::{self, Settings};
 use super::stats::Counters;
-use super::transport::{self, Options, Transport, RDKAFKA_QUEUE_MAX};
+use super::transport::{self, Options, Transport};
 use super::{EventType, PayloadType, Publish};
-use crate::detection::{self, tracking, TrackEvent};
+use crate::detection::{self, clip, tracking, ClipDone, TrackEvent};
 use crate::kafka::{self, BrokerConfig};
 use crate::msgconv::{Frame, MsgConvConfig, Object, PayloadBuilder};
 use crate::video;
@@ -99,67 +118,8 @@ pub(super) static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     )
 });
 
-const DEFAULT_CONN_STR: Option<String> = None;
-const DEFAULT_TOPIC: Option<String> = None;
-const DEFAULT_PROTO_CFG: Option<String> = None;
-const DEFAULT_CONFIG: Option<String> = None;
-const DEFAULT_BROKER_CONFIG: Option<String> = None;
-const DEFAULT_PAYLOAD_TYPE: PayloadType = PayloadType::DeepStream;
-const DEFAULT_PUBLISH: Publish = Publish::Frames;
-const DEFAULT_FRAME_INTERVAL: u32 = 30;
-const DEFAULT_PARTITION_KEY: Option<String> = None;
-const DEFAULT_SENSOR_ID: Option<String> = None;
-const DEFAULT_SOURCE_INDEX: u32 = 0;
-const DEFAULT_EVENT_TYPE: EventType = EventType::Entry;
-const DEFAULT_INCLUDE_CONFIDENCE: bool = false;
-const DEFAULT_MAX_QUEUED_MESSAGES: u32 = 100_000;
-const DEFAULT_MAX_QUEUED_BYTES: u64 = 256 * 1024 * 1024;
-const DEFAULT_FLUSH_TIMEOUT: u32 = 5000;
 /// `publish=tracks`: frames without any tracker meta after which a warning says so.
 const NO_TRACKER_WARNING_FRAMES: u64 = 300;
-
-#[derive(Debug, Clone)]
-struct Settings {
-    conn_str: Option<String>,
-    topic: Option<String>,
-    proto_cfg: Option<String>,
-    config: Option<String>,
-    broker_config: Option<String>,
-    payload_type: PayloadType,
-    publish: Publish,
-    frame_interval: u32,
-    partition_key: Option<String>,
-    sensor_id: Option<String>,
-    source_index: u32,
-    event_type: EventType,
-    include_confidence: bool,
-    max_queued_messages: u32,
-    max_queued_bytes: u64,
-    flush_timeout: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            conn_str: DEFAULT_CONN_STR,
-            topic: DEFAULT_TOPIC,
-            proto_cfg: DEFAULT_PROTO_CFG,
-            config: DEFAULT_CONFIG,
-            broker_config: DEFAULT_BROKER_CONFIG,
-            payload_type: DEFAULT_PAYLOAD_TYPE,
-            publish: DEFAULT_PUBLISH,
-            frame_interval: DEFAULT_FRAME_INTERVAL,
-            partition_key: DEFAULT_PARTITION_KEY,
-            sensor_id: DEFAULT_SENSOR_ID,
-            source_index: DEFAULT_SOURCE_INDEX,
-            event_type: DEFAULT_EVENT_TYPE,
-            include_confidence: DEFAULT_INCLUDE_CONFIDENCE,
-            max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
-            max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
-            flush_timeout: DEFAULT_FLUSH_TIMEOUT,
-        }
-    }
-}
 
 struct State {
     transport: Transport,
@@ -254,8 +214,8 @@ impl RsMsgBroker {
                 warnings: &mut warnings,
             },
         );
-        // One write per frame, so `tail -f` follows; local files only.
-        state.transport.flush_file();
+        // The frame's messages in one write, so `tail -f` follows.
+        warnings.extend(state.transport.end_batch(&self.counters));
         posts.extend(warnings.into_iter().map(Post::Warning));
     }
 
@@ -327,7 +287,7 @@ impl RsMsgBroker {
                 events.len() - made
             );
         }
-        state.transport.flush_file();
+        warnings.extend(state.transport.end_batch(&self.counters));
         posts.extend(warnings.into_iter().map(Post::Warning));
         made
     }
@@ -362,16 +322,52 @@ impl RsMsgBroker {
         self.post(posts);
     }
 
-    /// EOS: delivers before EOS goes downstream, so that an application seeing EOS knows
-    /// the messages are out (bounded by flush-timeout).
-    fn flush_at_eos(&self) {
-        let timeout = Duration::from_millis(u64::from(self.settings.lock().unwrap().flush_timeout));
-        let producer = {
+    /// An `rssmartrecord-done` event: one full-schema message per finished clip, in either
+    /// `publish` mode (the minimal schema has no event or video path: not published).
+    fn publish_clip(&self, clip: &ClipDone) {
+        let mut warnings = Vec::new();
+        {
             let mut guard = self.state.lock().unwrap();
             let Some(state) = guard.as_mut() else {
                 return;
             };
-            state.transport.flush_file();
+            if state.payload_type == PayloadType::DeepStreamMinimal {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "Clip {} not published: the minimal schema has no video path",
+                    clip.session_id
+                );
+                return;
+            }
+            gst::debug!(
+                CAT,
+                imp = self,
+                "Clip {} done: {}",
+                clip.session_id,
+                clip.path().display()
+            );
+            let mut sink = Sink {
+                transport: &mut state.transport,
+                counters: &self.counters,
+                warnings: &mut warnings,
+            };
+            state.publisher.clip(clip, capture::now_ms(), &mut sink);
+            warnings.extend(state.transport.end_batch(&self.counters));
+        }
+        self.post(warnings.into_iter().map(Post::Warning).collect());
+    }
+
+    /// EOS: delivers before EOS goes downstream, so that an application seeing EOS knows
+    /// the messages are out (bounded by flush-timeout).
+    fn flush_at_eos(&self) {
+        let timeout = Duration::from_millis(u64::from(self.settings.lock().unwrap().flush_timeout));
+        // A file has nothing left to write: each frame's lines are written with the frame.
+        let producer = {
+            let guard = self.state.lock().unwrap();
+            let Some(state) = guard.as_ref() else {
+                return;
+            };
             state.transport.producer()
         };
         let Some(producer) = producer else {
@@ -407,162 +403,23 @@ impl ObjectSubclass for RsMsgBroker {
 
 impl ObjectImpl for RsMsgBroker {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("conn-str")
-                    .nick("Connection string")
-                    .blurb("Kafka: host;port, host;port;topic or host:port[,host:port]; file:///path/events.jsonl appends JSON lines")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("topic")
-                    .nick("Topic")
-                    .blurb("Kafka topic (overrides the topic of conn-str)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("proto-cfg")
-                    .nick("Protocol configuration")
-                    .blurb("';'-separated librdkafka key=value settings (TLS, SASL, batching), applied last; secrets are never logged")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("config")
-                    .nick("Msgconv configuration file")
-                    .blurb("DeepStream msgconv file with [sensorN], [placeN], [analyticsN] groups")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("broker-config")
-                    .nick("Broker configuration file")
-                    .blurb("DeepStream broker file ([message-broker]: proto-cfg, producer-proto-cfg, partition-key)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("payload-type", DEFAULT_PAYLOAD_TYPE)
-                    .nick("Payload type")
-                    .blurb("Message schema")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("publish", DEFAULT_PUBLISH)
-                    .nick("Publish")
-                    .blurb("frames: the objects of every frame-interval-th frame; tracks: one message per rstracker track event (entry, moving, stopped, exit), needs payload-type=deepstream")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("frame-interval")
-                    .nick("Frame interval")
-                    .blurb("Publish every Nth frame (1 = every frame; publish=frames only)")
-                    .minimum(1)
-                    .default_value(DEFAULT_FRAME_INTERVAL)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("partition-key")
-                    .nick("Partition key")
-                    .blurb("Dotted JSON path of the message key (NULL: from broker-config, else sensor.id; empty: no key)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("sensor-id")
-                    .nick("Sensor id")
-                    .blurb("sensor.id / sensorId (NULL: the id of [sensorN] in config, else N)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("source-index")
-                    .nick("Source index")
-                    .blurb("N of the [sensorN], [placeN] and [analyticsN] groups of config to use")
-                    .default_value(DEFAULT_SOURCE_INDEX)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("event-type", DEFAULT_EVENT_TYPE)
-                    .nick("Event type")
-                    .blurb("event.type of the full schema (publish=frames only)")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoolean::builder("include-confidence")
-                    .nick("Include confidence")
-                    .blurb("Add object.confidence (full) / |#|confidence (minimal)")
-                    .default_value(DEFAULT_INCLUDE_CONFIDENCE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-queued-messages")
-                    .nick("Max queued messages")
-                    .blurb("Messages kept while the broker is slow or away; more are dropped and counted")
-                    .minimum(1)
-                    .maximum(RDKAFKA_QUEUE_MAX as u32)
-                    .default_value(DEFAULT_MAX_QUEUED_MESSAGES)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt64::builder("max-queued-bytes")
-                    .nick("Max queued bytes")
-                    .blurb("Bytes (payload + key) kept while the broker is slow or away; more are dropped and counted")
-                    .minimum(1024)
-                    .maximum(RDKAFKA_QUEUE_MAX * 1024)
-                    .default_value(DEFAULT_MAX_QUEUED_BYTES)
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt::builder("flush-timeout")
-                    .nick("Flush timeout")
-                    .blurb("Milliseconds EOS and stop wait for queued messages to be delivered")
-                    .default_value(DEFAULT_FLUSH_TIMEOUT)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
-                    .nick("Statistics")
-                    .blurb("rsmsgbroker-stats: frames, published-frames, enqueued, queued, queued-bytes, delivered, failed, dropped")
-                    .read_only()
-                    .build(),
-            ]
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(settings::properties);
         PROPERTIES.as_ref()
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap();
         match pspec.name() {
             "proto-cfg" => gst::debug!(CAT, imp = self, "Setting proto-cfg (not logged)"),
             name => gst::debug!(CAT, imp = self, "Setting {name} to {value:?}"),
         }
-        match pspec.name() {
-            "conn-str" => s.conn_str = value.get().unwrap(),
-            "topic" => s.topic = value.get().unwrap(),
-            "proto-cfg" => s.proto_cfg = value.get().unwrap(),
-            "config" => s.config = value.get().unwrap(),
-            "broker-config" => s.broker_config = value.get().unwrap(),
-            "payload-type" => s.payload_type = value.get().unwrap(),
-            "publish" => s.publish = value.get().unwrap(),
-            "frame-interval" => s.frame_interval = value.get().unwrap(),
-            "partition-key" => s.partition_key = value.get().unwrap(),
-            "sensor-id" => s.sensor_id = value.get().unwrap(),
-            "source-index" => s.source_index = value.get().unwrap(),
-            "event-type" => s.event_type = value.get().unwrap(),
-            "include-confidence" => s.include_confidence = value.get().unwrap(),
-            "max-queued-messages" => s.max_queued_messages = value.get().unwrap(),
-            "max-queued-bytes" => s.max_queued_bytes = value.get().unwrap(),
-            "flush-timeout" => s.flush_timeout = value.get().unwrap(),
-            _ => unimplemented!(),
-        }
+        self.settings.lock().unwrap().set(pspec.name(), value);
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "stats" {
             return self.counters.structure().to_value();
         }
-        let s = self.settings.lock().unwrap();
-        match pspec.name() {
-            "conn-str" => s.conn_str.to_value(),
-            "topic" => s.topic.to_value(),
-            // Write-mostly: the value may hold secrets, but reading it back is the
-            // application's own business (it set it).
-            "proto-cfg" => s.proto_cfg.to_value(),
-            "config" => s.config.to_value(),
-            "broker-config" => s.broker_config.to_value(),
-            "payload-type" => s.payload_type.to_value(),
-            "publish" => s.publish.to_value(),
-            "frame-interval" => s.frame_interval.to_value(),
-            "partition-key" => s.partition_key.to_value(),
-            "sensor-id" => s.sensor_id.to_value(),
-            "source-index" => s.source_index.to_value(),
-            "event-type" => s.event_type.to_value(),
-            "include-confidence" => s.include_confidence.to_value(),
-            "max-queued-messages" => s.max_queued_messages.to_value(),
-            "max-queued-bytes" => s.max_queued_bytes.to_value(),
-            "flush-timeout" => s.flush_timeout.to_value(),
-            _ => unimplemented!(),
-        }
+        self.settings.lock().unwrap().get(pspec.name())
     }
 
     fn constructed(&self) {
@@ -714,11 +571,14 @@ impl BaseTransformImpl for RsMsgBroker {
     fn sink_event(&self, event: gst::Event) -> bool {
         match event.view() {
             gst::EventView::Eos(_) => self.flush_at_eos(),
-            // rstracker sends it before the EOS (or flush-stop, stream-start): its exits are
-            // enqueued before the EOS flush. It goes on downstream like any event.
+            // rstracker sends it before the EOS (or flush-stop, stream-start), rssmartrecord
+            // when a clip is finished: both are enqueued before the EOS flush. They go on
+            // downstream like any event.
             gst::EventView::CustomDownstream(_) => {
                 if let Some(events) = tracking::events_from_event(&event) {
                     self.publish_stream_end(&events);
+                } else if let Some(clip) = clip::clip_done_from_event(&event) {
+                    self.publish_clip(&clip);
                 }
             }
             _ => {}

@@ -1,12 +1,19 @@
-//! `rsmsgbroker`: DeepStream-schema JSON events from detection metadata to Kafka (or a
-//! JSON-lines file), without ever blocking or stopping the stream.
+//! `rsmsgbroker`: DeepStream-schema JSON events from detection metadata, track events and
+//! rssmartrecord's finished clips to Kafka (or a JSON-lines file several elements may
+//! share), without ever blocking or stopping the stream.
+//!
+//! `imp.rs` is the element; `settings.rs` its properties; `publish.rs` turns frames, track
+//! events and clips into messages; `transport.rs` delivers them to Kafka, `lines.rs` to a
+//! JSON-lines file; `capture.rs` gives a frame's capture time; `stats.rs` the counters.
 
 use gst::glib;
 use gst::prelude::*;
 
 mod capture;
 mod imp;
+mod lines;
 mod publish;
+mod settings;
 mod stats;
 mod transport;
 

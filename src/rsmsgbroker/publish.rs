@@ -1,8 +1,9 @@
 //! The messages of a frame (`publish=frames`: a full-schema message per object or one
-//! minimal-schema message per frame) and of track events (`publish=tracks`: a full-schema
-//! message per event), serialised and handed to the [`Transport`].
+//! minimal-schema message per frame), of track events (`publish=tracks`: a full-schema
+//! message per event) and of finished rssmartrecord clips (either mode: a full-schema
+//! message per clip), serialised and handed to the [`Transport`].
 
-use crate::detection::TrackEvent;
+use crate::detection::{ClipDone, TrackEvent};
 use crate::msgconv::payload::EVENT_TYPES;
 use crate::msgconv::{Frame, KeyPath, Object, PayloadBuilder};
 
@@ -113,6 +114,24 @@ impl Publisher {
             made += 1;
         }
         made
+    }
+
+    /// One full-schema message for a finished clip (`now_ms`: the time of a clip without
+    /// frames).
+    pub(super) fn clip(&mut self, clip: &ClipDone, now_ms: i64, sink: &mut Sink<'_>) {
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
+        let message_id = uuid::Uuid::new_v4();
+        let event_id = uuid::Uuid::new_v4();
+        self.builder.write_clip(
+            &mut payload,
+            clip,
+            now_ms,
+            &message_id.to_string(),
+            &event_id.to_string(),
+        );
+        self.payload = payload;
+        self.send(None, sink);
     }
 
     /// Enqueues the serialised payload with its key.

@@ -3,8 +3,6 @@
 //! thread only serialises and calls [`Transport::enqueue`]; librdkafka delivers in its own
 //! threads.
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +15,7 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use rdkafka::ClientContext;
 
 use super::imp::CAT;
+use super::lines::JsonLines;
 use super::stats::Counters;
 use crate::kafka::{self, BrokerConfig, Endpoint};
 
@@ -177,11 +176,8 @@ pub(super) enum Transport {
         max_queued_messages: u64,
         max_queued_bytes: u64,
     },
-    File {
-        path: PathBuf,
-        writer: std::io::BufWriter<std::fs::File>,
-        failed_once: bool,
-    },
+    /// A JSON-lines file, written one frame (or event) at a time.
+    File(JsonLines),
 }
 
 impl Transport {
@@ -196,27 +192,19 @@ impl Transport {
     ) -> Result<Transport, gst::ErrorMessage> {
         match endpoint {
             Endpoint::File(path) => {
-                let file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|e| {
-                        gst::error_msg!(
-                            gst::ResourceError::OpenWrite,
-                            ("Could not open {} for appending: {}", path.display(), e)
-                        )
-                    })?;
+                let file = JsonLines::open(path.clone()).map_err(|e| {
+                    gst::error_msg!(
+                        gst::ResourceError::OpenWrite,
+                        ("Could not open {} for appending: {}", path.display(), e)
+                    )
+                })?;
                 gst::info!(
                     CAT,
                     obj = element,
                     "Appending JSON lines to {}",
                     path.display()
                 );
-                Ok(Transport::File {
-                    path,
-                    writer: std::io::BufWriter::new(file),
-                    failed_once: false,
-                })
+                Ok(Transport::File(file))
             }
             Endpoint::Kafka {
                 bootstrap_servers,
@@ -308,35 +296,8 @@ impl Transport {
     ) -> Option<String> {
         let c = counters;
         match self {
-            Transport::File {
-                path,
-                writer,
-                failed_once,
-            } => {
-                let res = writer
-                    .write_all(payload.as_bytes())
-                    .and_then(|_| writer.write_all(b"\n"));
-                match res {
-                    Ok(()) => {
-                        c.enqueued.fetch_add(1, Ordering::SeqCst);
-                        c.delivered.fetch_add(1, Ordering::SeqCst);
-                        None
-                    }
-                    Err(e) => {
-                        c.failed.fetch_add(1, Ordering::SeqCst);
-                        if !*failed_once {
-                            *failed_once = true;
-                            Some(format!(
-                                "Could not write to {}: {} (further failures are counted in stats)",
-                                path.display(),
-                                e
-                            ))
-                        } else {
-                            None
-                        }
-                    }
-                }
-            }
+            // Counted delivered (or failed) when the frame's batch is written.
+            Transport::File(file) => file.push(c, payload),
             Transport::Kafka {
                 producer,
                 topic,
@@ -394,11 +355,12 @@ impl Transport {
         }
     }
 
-    /// Writes out what the file's buffer holds (local files only: fast); errors show up at
-    /// the next write or at stop.
-    pub(super) fn flush_file(&mut self) {
-        if let Transport::File { writer, .. } = self {
-            let _ = writer.flush();
+    /// Ends a frame's (or an event's) messages: writes the file's batch of lines at once
+    /// (Kafka: nothing to do). Returns a warning to post on a failed write.
+    pub(super) fn end_batch(&mut self, counters: &Counters) -> Option<String> {
+        match self {
+            Transport::File(file) => file.write(counters),
+            Transport::Kafka { .. } => None,
         }
     }
 
@@ -406,13 +368,13 @@ impl Transport {
     pub(super) fn producer(&self) -> Option<KafkaProducer> {
         match self {
             Transport::Kafka { producer, .. } => Some(producer.clone()),
-            Transport::File { .. } => None,
+            Transport::File(_) => None,
         }
     }
 
-    /// Closes the transport at stop: flushes the file, or waits up to `timeout` for queued
-    /// Kafka messages (unless the EOS flush `flushed` them already) and destroys the
-    /// producer. Posts a warning for what could not be written or delivered.
+    /// Closes the transport at stop: writes what the file's batch holds, or waits up to
+    /// `timeout` for queued Kafka messages (unless the EOS flush `flushed` them already) and
+    /// destroys the producer. Posts a warning for what could not be written or delivered.
     pub(super) fn close(
         self,
         element: &super::RsMsgBroker,
@@ -421,16 +383,11 @@ impl Transport {
         flushed: bool,
     ) {
         match self {
-            Transport::File {
-                path, mut writer, ..
-            } => {
-                if let Err(e) = writer.flush() {
-                    gst::element_warning!(
-                        element,
-                        gst::ResourceError::Write,
-                        ("Could not write to {}: {}", path.display(), e)
-                    );
+            Transport::File(mut file) => {
+                if let Some(w) = file.write(counters) {
+                    gst::element_warning!(element, gst::ResourceError::Write, ("{}", w));
                 }
+                gst::debug!(CAT, obj = element, "Closing {}", file.path().display());
             }
             Transport::Kafka { producer, .. } => {
                 let left = if flushed {

@@ -17,6 +17,7 @@ use rdkafka::message::Message;
 use rdkafka::Offset;
 
 use crate::kafka;
+use crate::smartrecord::command::{self, Kind};
 
 /// What the consumer thread reports back to the element.
 pub enum Event {
@@ -26,6 +27,46 @@ pub enum Event {
     Ready(String),
     /// A Kafka error (the consumer keeps going).
     Error(String),
+}
+
+/// What a command from the topic asks of the element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Record from `start_ms` (UTC ms, not after now) to `end_ms` (`None`: the default
+    /// duration).
+    Start {
+        start_ms: i64,
+        end_ms: Option<i64>,
+    },
+    Stop,
+    /// A command for another sensor, ignored.
+    OtherSensor(String),
+}
+
+/// Reads a command payload for the sensor `sensor_id` at `now_ms`, with clips of at most
+/// `max_duration_ms`; `Err` is the warning to post (quoting the first 300 bytes).
+pub fn request(
+    payload: &[u8],
+    sensor_id: &str,
+    now_ms: i64,
+    max_duration_ms: i64,
+) -> Result<Request, String> {
+    let refused = |e: command::CommandError| {
+        let shown = String::from_utf8_lossy(&payload[..payload.len().min(300)]);
+        format!("Ignoring a Smart Record command: {e} ({shown})")
+    };
+    let cmd = command::parse(payload).map_err(refused)?;
+    if cmd.sensor_id != sensor_id {
+        return Ok(Request::OtherSensor(cmd.sensor_id));
+    }
+    command::validate(&cmd, now_ms, max_duration_ms).map_err(refused)?;
+    Ok(match cmd.kind {
+        Kind::Start => Request::Start {
+            start_ms: cmd.start_ms.map_or(now_ms, |s| s.min(now_ms)),
+            end_ms: cmd.end_ms,
+        },
+        Kind::Stop => Request::Stop,
+    })
 }
 
 /// Where and how the consumer connects, resolved from the element's properties and a
@@ -266,6 +307,42 @@ mod tests {
         }
         let e = plan("h;1;t", None, None, Some("a=1;hunter2"), &none, "d").unwrap_err();
         assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn requests_from_payloads() {
+        // 2020-05-18T20:02:00.051Z = 1589832120051 ms.
+        let now = 1_589_832_130_000;
+        let max = 600_000;
+        let start = br#"{"command":"start-recording","start":"2020-05-18T20:02:00.051Z","end":"2020-05-18T20:02:20.051Z","sensor":{"id":"cam1"}}"#;
+        assert_eq!(
+            request(start, "cam1", now, max),
+            Ok(Request::Start {
+                start_ms: 1_589_832_120_051,
+                end_ms: Some(1_589_832_140_051)
+            })
+        );
+        // A start a little in the future (clock skew) is now; no end is the default
+        // duration. Now is 2020-05-18T20:02:10.000Z.
+        let later = br#"{"start":"2020-05-18T20:02:15.000Z","sensor":{"id":"cam1"}}"#;
+        assert_eq!(
+            request(later, "cam1", now, max),
+            Ok(Request::Start {
+                start_ms: now,
+                end_ms: None
+            })
+        );
+        let stop = br#"{"command":"stop-recording","sensor":{"id":"cam1"}}"#;
+        assert_eq!(request(stop, "cam1", now, max), Ok(Request::Stop));
+        assert_eq!(
+            request(stop, "cam2", now, max),
+            Ok(Request::OtherSensor("cam1".into()))
+        );
+        let e = request(b"{not json", "cam1", now, max).unwrap_err();
+        assert!(e.starts_with("Ignoring a Smart Record command: "), "{e}");
+        assert!(e.ends_with("({not json)"), "{e}");
+        let backwards = br#"{"start":"2020-05-18T20:02:00.051Z","end":"2020-05-18T20:01:00.000Z","sensor":{"id":"cam1"}}"#;
+        assert!(request(backwards, "cam1", now, max).is_err());
     }
 
     /// DeepStream's broker file: its consumer group and settings, under the properties.

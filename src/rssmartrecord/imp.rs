@@ -57,16 +57,30 @@
  * written at all (or, cut off, holds no complete fragment) is removed and the message says
  * `file-kept=false`.
  *
- * ## Example launch line
+ * The same structure also goes downstream, as a serialized custom event
+ * `rssmartrecord-done` ([`crate::detection::clip`]) in order with the stream: a clip
+ * finished while the stream runs is pushed before the next buffer, and at EOS the element
+ * finalises the clip being recorded, waits for its writers (at most 15 s; a warning says
+ * when one is slower, its message is then only posted) and pushes their events, then a
+ * zero-length GAP at the end of the last frame (a video decoder keeps a serialized event
+ * for its next frame and would drop it at EOS; a GAP makes it pass it on), before the
+ * EOS. Decoders, queues, `rsinfer` and `rstracker` pass the event on, so an
+ * `rsmsgbroker` further down publishes each clip as an event with its file as `videoPath`
+ * (the second line below). A clip that ends while no buffer follows (a paused live source)
+ * goes down with the next buffer or the EOS; clips ended by the element stopping only post
+ * the message.
+ *
+ * ## Example launch lines
  * ```text
  * gst-launch-1.0 -m filesrc location=data/sample-shapes.mp4 ! qtdemux ! h264parse ! rssmartrecord location=/tmp sensor-id=cam1 conn-str="127.0.0.1;9092" topic=svr ! avdec_h264 ! fakesink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! parsebin ! rssmartrecord location=/tmp sensor-id=cam1 conn-str="127.0.0.1;9092" topic=svr ! decodebin ! queue ! rsinfer model-location=models/rsvision-shapes.onnx ! rstracker ! rsmsgbroker conn-str=file:///tmp/events.jsonl sensor-id=cam1 publish=tracks ! fakesink
  * ```
  *
  * Since: plugins-rs-0.1.0
  */
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{mpsc, LazyLock, Mutex};
+use std::sync::{mpsc, Arc, LazyLock, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -76,20 +90,22 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
-use super::commands::{self, CommandConsumer, Event};
+use super::commands::{self, CommandConsumer, Event, Request};
+use super::done::{self, utc_of, ClipMeta, Completions};
+use super::settings::{self, Settings};
 use super::writer::{self, ClipReport, WriterMsg, WriterParams};
-use super::Container;
+use crate::detection::clip;
 use crate::kafka;
 use crate::smartrecord::cache::GopCache;
-use crate::smartrecord::command::{self, Kind};
 use crate::smartrecord::nal::{self, Codec};
 use crate::smartrecord::naming::{self, NameParts};
-use crate::utc::{format_iso8601, now_ms};
+use crate::utc::now_ms;
 use crate::video;
 
 // Lock order: `settings` and `writers` are leaf locks, taken alone and released at once.
-// `state` is taken alone. No lock is held while posting a message, emitting a signal or pushing; writer and
-// Kafka threads never take `state` while holding anything else.
+// `state` is taken alone, or before the completions queue's lock (a leaf lock: writer
+// threads take it alone). No lock is held while posting a message, emitting a signal or
+// pushing; writer and Kafka threads never take `state` while holding anything else.
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new(
@@ -101,56 +117,11 @@ static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
 
 const SECOND: u64 = 1_000_000_000;
 
-const DEFAULT_LOCATION: &str = ".";
-const DEFAULT_FILE_PREFIX: &str = "clip";
-const DEFAULT_SENSOR_ID: &str = "0";
-const DEFAULT_CONTAINER: Container = Container::Mp4;
-const DEFAULT_CACHE_SIZE: u32 = 20;
-const DEFAULT_DEFAULT_DURATION: u32 = 20;
-const DEFAULT_MAX_DURATION: u32 = 600;
-const DEFAULT_FRAGMENT_DURATION: u32 = 1000;
 const DEFAULT_CONSUMER_GROUP_PREFIX: &str = "rssmartrecord-";
 /// How long `stop()` waits for clip writers to finalise.
 const WRITER_JOIN_TIMEOUT: Duration = Duration::from_secs(15);
-
-#[derive(Debug, Clone)]
-struct Settings {
-    location: String,
-    file_prefix: String,
-    file_template: String,
-    sensor_id: String,
-    container: Container,
-    cache_size: u32,
-    default_duration: u32,
-    max_duration: u32,
-    fragment_duration: u32,
-    conn_str: Option<String>,
-    topic: Option<String>,
-    consumer_group_id: Option<String>,
-    proto_cfg: Option<String>,
-    broker_config: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            location: DEFAULT_LOCATION.into(),
-            file_prefix: DEFAULT_FILE_PREFIX.into(),
-            file_template: naming::DEFAULT_TEMPLATE.into(),
-            sensor_id: DEFAULT_SENSOR_ID.into(),
-            container: DEFAULT_CONTAINER,
-            cache_size: DEFAULT_CACHE_SIZE,
-            default_duration: DEFAULT_DEFAULT_DURATION,
-            max_duration: DEFAULT_MAX_DURATION,
-            fragment_duration: DEFAULT_FRAGMENT_DURATION,
-            conn_str: None,
-            topic: None,
-            consumer_group_id: None,
-            proto_cfg: None,
-            broker_config: None,
-        }
-    }
-}
+/// How long EOS waits for clip writers to finalise before it goes downstream.
+const EOS_WRITER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A cached buffer with its running times.
 #[derive(Debug, Clone)]
@@ -169,7 +140,7 @@ struct Session {
     end_rt: u64,
     end_reason: &'static str,
     max_duration: u64,
-    pending_bytes: std::sync::Arc<AtomicI64>,
+    pending_bytes: Arc<AtomicI64>,
 }
 
 struct Writer {
@@ -188,9 +159,13 @@ struct State {
     active: Option<Session>,
     consumer: Option<CommandConsumer>,
     warned_untimed: bool,
+    /// End (buffer time) of the latest buffer: where the GAP after EOS clips' events is.
+    last_end: Option<gst::ClockTime>,
     /// The codec when the stream is an Annex B byte-stream, and its latest parameter sets.
     byte_stream: Option<Codec>,
     param_sets: Option<Vec<u8>>,
+    /// Finished clips on their way downstream (this run's writers hold it too).
+    completions: Arc<Completions>,
 }
 
 /// When a requested clip starts and ends.
@@ -245,27 +220,6 @@ impl ObjectSubclass for RsSmartRecord {
     const NAME: &'static str = "GstRsSmartRecord";
     type Type = super::RsSmartRecord;
     type ParentType = gst_base::BaseTransform;
-}
-
-fn caps_info(caps: &gst::Caps) -> (i32, i32, &'static str) {
-    let Some(s) = caps.structure(0) else {
-        return (0, 0, "unknown");
-    };
-    let codec = match s.name().as_str() {
-        "video/x-h264" => "h264",
-        "video/x-h265" => "h265",
-        _ => "unknown",
-    };
-    (
-        s.get::<i32>("width").unwrap_or(0),
-        s.get::<i32>("height").unwrap_or(0),
-        codec,
-    )
-}
-
-/// UTC ms of running time `rt`, from the (running time, UTC) pair of a recent buffer.
-fn utc_of(rt: u64, map: (u64, i64)) -> i64 {
-    map.1 - ((map.0 as i128 - rt as i128) / 1_000_000) as i64
 }
 
 impl RsSmartRecord {
@@ -449,8 +403,8 @@ impl RsSmartRecord {
 
         // 3. Pre-roll and publish, under the lock: only reference copies and one send.
         let (tx, rx) = mpsc::channel();
-        let pending_bytes = std::sync::Arc::new(AtomicI64::new(0));
-        let (truncated, start_rt, param_sets) = {
+        let pending_bytes = Arc::new(AtomicI64::new(0));
+        let (truncated, start_rt, param_sets, completions) = {
             let mut guard = self.state.lock().unwrap();
             let Some(state) = guard.as_mut() else {
                 drop(guard);
@@ -509,6 +463,7 @@ impl RsSmartRecord {
                 truncated,
                 start_rt,
                 state.byte_stream.zip(state.param_sets.clone()),
+                state.completions.clone(),
             )
         };
 
@@ -533,18 +488,24 @@ impl RsSmartRecord {
             requested_start_ms,
             truncated,
         };
+        completions.begin();
+        let queue = completions.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("rssmartrecord-writer-{id}"))
             .spawn(move || {
                 let report = writer::run(params, rx);
+                let clip = done::report(&meta, &report);
                 if let Some(element) = weak.upgrade() {
-                    element.imp().clip_done(&meta, &report);
+                    element.imp().clip_done(&meta, &report, &clip);
                 }
+                // After the message: the application sees it before the event goes down.
+                queue.finish(Some(clip));
                 let _ = done_tx.send(());
             });
         let thread = match spawned {
             Ok(t) => t,
             Err(e) => {
+                completions.finish(None);
                 let mut guard = self.state.lock().unwrap();
                 if let Some(state) = guard.as_mut() {
                     if state.active.as_ref().is_some_and(|s| s.id == id) {
@@ -590,73 +551,75 @@ impl RsSmartRecord {
         }
     }
 
-    /// Called on a writer thread when its clip is done: posts the message and the signal.
-    fn clip_done(&self, meta: &ClipMeta, report: &ClipReport) {
-        let (width, height, codec) = caps_info(&meta.caps);
-        let start_ms = report.first_rt.map(|rt| utc_of(rt, meta.clock));
-        let end_ms = report.last_end_rt.map(|rt| utc_of(rt, meta.clock));
-        let mut b = gst::Structure::builder("rssmartrecord-done")
-            .field("session-id", meta.id)
-            .field("sensor-id", &meta.sensor_id)
-            .field(
-                "filename",
-                meta.path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default(),
-            )
-            .field(
-                "dirpath",
-                meta.path
-                    .parent()
-                    .map(|p| p.to_string_lossy().to_string())
-                    .unwrap_or_default(),
-            )
-            .field("container", meta.container.extension())
-            .field(
-                "start-time",
-                start_ms.map(format_iso8601).unwrap_or_default(),
-            )
-            .field("end-time", end_ms.map(format_iso8601).unwrap_or_default())
-            .field("requested-start", format_iso8601(meta.requested_start_ms))
-            .field("start-truncated", meta.truncated)
-            .field("duration-ms", report.duration_ns / 1_000_000)
-            .field("width", width)
-            .field("height", height)
-            .field("codec", codec)
-            .field("contains-video", report.frames > 0)
-            .field("contains-audio", false)
-            .field("frames", report.frames)
-            .field("bytes", report.bytes)
-            .field("reason", report.reason.as_str())
-            .field("complete", report.complete)
-            .field("file-kept", report.file_kept);
-        if let Some(e) = &report.error {
-            b = b.field("error", e.as_str());
+    /// Called on a writer thread when its clip is done: posts the message and the signal
+    /// (the writer thread then queues `clip` for the streaming thread).
+    fn clip_done(&self, meta: &ClipMeta, report: &ClipReport, clip: &clip::ClipDone) {
+        if let Some(text) = done::trouble(meta, report) {
+            self.post_warning(warn_msg!(gst::ResourceError::Write, ("{}", text)));
         }
-        let s = b.build();
-        if let Some(e) = &report.error {
-            let what = if report.file_kept {
-                "the file is kept and plays up to its last complete fragment"
-            } else {
-                "nothing was written and the file was removed"
-            };
-            self.post_warning(warn_msg!(
-                gst::ResourceError::Write,
-                (
-                    "Recording session {} into {} ended early ({}): {}; {}",
-                    meta.id,
-                    meta.path.display(),
-                    report.reason,
-                    e,
-                    what
-                )
-            ));
-        }
+        let s = clip.to_structure();
         gst::info!(CAT, imp = self, "clip done: {s}");
         let obj = self.obj();
         let _ = obj.post_message(gst::message::Element::builder(s.clone()).src(&*obj).build());
         obj.emit_by_name::<()>("recording-done", &[&s]);
+    }
+
+    /// Pushes the `rssmartrecord-done` events of the clips finished since the last call, on
+    /// the streaming thread, with no lock held.
+    fn push_completions(&self, clips: Vec<clip::ClipDone>) {
+        for c in clips {
+            gst::debug!(
+                CAT,
+                imp = self,
+                "session {}: done event downstream",
+                c.session_id
+            );
+            if !self.obj().src_pad().push_event(clip::clip_done_event(&c)) {
+                gst::debug!(
+                    CAT,
+                    imp = self,
+                    "session {}: downstream did not take the done event",
+                    c.session_id
+                );
+            }
+        }
+    }
+
+    /// EOS: finalises the clip being recorded and waits (bounded) for every writer, so the
+    /// clips' events go downstream before the EOS.
+    fn finish_at_eos(&self) {
+        let (completions, last_end) = {
+            let mut guard = self.state.lock().unwrap();
+            let Some(state) = guard.as_mut() else {
+                return;
+            };
+            Self::finish_active(state, "eos");
+            (state.completions.clone(), state.last_end)
+        };
+        let busy = completions.wait_idle(EOS_WRITER_TIMEOUT);
+        if busy > 0 {
+            self.post_warning(warn_msg!(
+                gst::ResourceError::Write,
+                (
+                    "{} clip writers still busy {} s after EOS: their completion messages will be posted, but do not go downstream",
+                    busy,
+                    EOS_WRITER_TIMEOUT.as_secs()
+                )
+            ));
+        }
+        let finished = completions.take();
+        if finished.is_empty() {
+            return;
+        }
+        self.push_completions(finished);
+        // Video decoders keep a serialized event for the frame after it and drop it at EOS
+        // (avdec_h264 does): a GAP makes them pass it on now.
+        if let Some(end) = last_end {
+            let gap = gst::event::Gap::builder(end)
+                .duration(gst::ClockTime::ZERO)
+                .build();
+            let _ = self.obj().src_pad().push_event(gap);
+        }
     }
 
     /// A Kafka event, on the consumer thread.
@@ -680,44 +643,20 @@ impl RsSmartRecord {
 
     fn handle_command(&self, payload: &[u8]) {
         let settings = self.settings.lock().unwrap().clone();
-        let shown = String::from_utf8_lossy(&payload[..payload.len().min(300)]).to_string();
-        let cmd = match command::parse(payload) {
-            Ok(c) => c,
-            Err(e) => {
-                self.post_warning(warn_msg!(
-                    gst::StreamError::Format,
-                    ("Ignoring a Smart Record command: {} ({})", e, shown)
-                ));
-                return;
+        let max_duration_ms = settings.max_duration as i64 * 1000;
+        match commands::request(payload, &settings.sensor_id, now_ms(), max_duration_ms) {
+            Err(text) => self.post_warning(warn_msg!(gst::StreamError::Format, ("{}", text))),
+            Ok(Request::OtherSensor(sensor)) => {
+                gst::debug!(CAT, imp = self, "command for sensor {sensor:?} ignored")
             }
-        };
-        if cmd.sensor_id != settings.sensor_id {
-            gst::debug!(
-                CAT,
-                imp = self,
-                "command for sensor {:?} ignored",
-                cmd.sensor_id
-            );
-            return;
-        }
-        let now = now_ms();
-        if let Err(e) = command::validate(&cmd, now, settings.max_duration as i64 * 1000) {
-            self.post_warning(warn_msg!(
-                gst::StreamError::Format,
-                ("Ignoring a Smart Record command: {} ({})", e, shown)
-            ));
-            return;
-        }
-        match cmd.kind {
-            Kind::Start => {
-                let start = ReqStart::Utc(cmd.start_ms.map_or(now, |s| s.min(now)));
-                let end = cmd.end_ms.map_or(ReqEnd::Default, ReqEnd::Utc);
-                match self.start_recording(start, end) {
+            Ok(Request::Start { start_ms, end_ms }) => {
+                let end = end_ms.map_or(ReqEnd::Default, ReqEnd::Utc);
+                match self.start_recording(ReqStart::Utc(start_ms), end) {
                     Ok(id) => gst::info!(CAT, imp = self, "command started session {id}"),
                     Err(e) => self.post_warning(e),
                 }
             }
-            Kind::Stop => {
+            Ok(Request::Stop) => {
                 if !self.stop_recording(None) {
                     gst::debug!(CAT, imp = self, "stop-recording: nothing is recording");
                 }
@@ -732,125 +671,9 @@ impl RsSmartRecord {
     }
 }
 
-/// What the writer thread needs for the completion message.
-struct ClipMeta {
-    id: u32,
-    sensor_id: String,
-    path: PathBuf,
-    container: Container,
-    caps: gst::Caps,
-    clock: (u64, i64),
-    requested_start_ms: i64,
-    truncated: bool,
-}
-
 impl ObjectImpl for RsSmartRecord {
     fn properties() -> &'static [glib::ParamSpec] {
-        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
-            vec![
-                glib::ParamSpecString::builder("location")
-                    .nick("Directory")
-                    .blurb("Directory the clips are written to (must exist)")
-                    .default_value(Some(DEFAULT_LOCATION))
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("file-prefix")
-                    .nick("File prefix")
-                    .blurb("Value of {prefix} in file-template")
-                    .default_value(Some(DEFAULT_FILE_PREFIX))
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("file-template")
-                    .nick("File name template")
-                    .blurb("Clip file name without extension; placeholders {prefix} {sensor} {session} {datetime} {date} {time} {ms} (UTC)")
-                    .default_value(Some(naming::DEFAULT_TEMPLATE))
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("sensor-id")
-                    .nick("Sensor id")
-                    .blurb("This camera's id: Kafka commands for other sensors are ignored; {sensor} in file names")
-                    .default_value(Some(DEFAULT_SENSOR_ID))
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecEnum::builder_with_default("container", DEFAULT_CONTAINER)
-                    .nick("Container")
-                    .blurb("Clip container")
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("cache-size")
-                    .nick("Cache size")
-                    .blurb("Seconds of stream kept (as whole GOPs) for pre-roll")
-                    .minimum(0)
-                    .maximum(3600)
-                    .default_value(DEFAULT_CACHE_SIZE)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("default-duration")
-                    .nick("Default duration")
-                    .blurb("Seconds recorded after the event when no end or duration is given")
-                    .minimum(1)
-                    .maximum(86400)
-                    .default_value(DEFAULT_DEFAULT_DURATION)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("max-duration")
-                    .nick("Maximum duration")
-                    .blurb("Longest clip in seconds, pre-roll included; extensions stop there")
-                    .minimum(1)
-                    .maximum(86400)
-                    .default_value(DEFAULT_MAX_DURATION)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecUInt::builder("fragment-duration")
-                    .nick("Fragment duration")
-                    .blurb("MP4 fragment length in ms: after a crash the file plays up to its last fragment")
-                    .minimum(100)
-                    .maximum(60000)
-                    .default_value(DEFAULT_FRAGMENT_DURATION)
-                    .mutable_playing()
-                    .build(),
-                glib::ParamSpecString::builder("conn-str")
-                    .nick("Kafka connection")
-                    .blurb("Kafka broker for commands, \"host;port\" or \"host;port;topic\" (DeepStream syntax); unset: no Kafka")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("topic")
-                    .nick("Command topic")
-                    .blurb("Kafka topic of the cloud-to-device commands (or the third part of conn-str)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("consumer-group-id")
-                    .nick("Consumer group")
-                    .blurb("Kafka consumer group; unset: \"rssmartrecord-<sensor-id>\", so every camera sees every command")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("proto-cfg")
-                    .nick("Kafka options")
-                    .blurb("Extra librdkafka consumer settings, \"key=value;key=value\", applied last; secrets are never logged")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecString::builder("broker-config")
-                    .nick("Broker configuration file")
-                    .blurb("DeepStream broker file ([message-broker]: proto-cfg, consumer-proto-cfg, consumer-group-id)")
-                    .mutable_ready()
-                    .build(),
-                glib::ParamSpecUInt64::builder("cache-bytes")
-                    .nick("Cached bytes")
-                    .blurb("Bytes of encoded video currently cached")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecUInt64::builder("cache-duration")
-                    .nick("Cached duration")
-                    .blurb("Running time currently cached, in ns")
-                    .read_only()
-                    .build(),
-                glib::ParamSpecBoolean::builder("recording")
-                    .nick("Recording")
-                    .blurb("Whether a clip is being recorded")
-                    .read_only()
-                    .build(),
-            ]
-        });
+        static PROPERTIES: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(settings::properties);
         PROPERTIES.as_ref()
     }
 
@@ -892,44 +715,7 @@ impl ObjectImpl for RsSmartRecord {
     }
 
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
-        let mut s = self.settings.lock().unwrap();
-        match pspec.name() {
-            "location" => {
-                s.location = value
-                    .get::<Option<String>>()
-                    .expect("type checked")
-                    .unwrap_or_else(|| DEFAULT_LOCATION.into())
-            }
-            "file-prefix" => {
-                s.file_prefix = value
-                    .get::<Option<String>>()
-                    .expect("type checked")
-                    .unwrap_or_default()
-            }
-            "file-template" => {
-                s.file_template = value
-                    .get::<Option<String>>()
-                    .expect("type checked")
-                    .unwrap_or_else(|| naming::DEFAULT_TEMPLATE.into())
-            }
-            "sensor-id" => {
-                s.sensor_id = value
-                    .get::<Option<String>>()
-                    .expect("type checked")
-                    .unwrap_or_default()
-            }
-            "container" => s.container = value.get().expect("type checked"),
-            "cache-size" => s.cache_size = value.get().expect("type checked"),
-            "default-duration" => s.default_duration = value.get().expect("type checked"),
-            "max-duration" => s.max_duration = value.get().expect("type checked"),
-            "fragment-duration" => s.fragment_duration = value.get().expect("type checked"),
-            "conn-str" => s.conn_str = value.get().expect("type checked"),
-            "topic" => s.topic = value.get().expect("type checked"),
-            "consumer-group-id" => s.consumer_group_id = value.get().expect("type checked"),
-            "proto-cfg" => s.proto_cfg = value.get().expect("type checked"),
-            "broker-config" => s.broker_config = value.get().expect("type checked"),
-            _ => unimplemented!(),
-        }
+        self.settings.lock().unwrap().set(pspec.name(), value);
     }
 
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
@@ -951,24 +737,7 @@ impl ObjectImpl for RsSmartRecord {
             }
             _ => {}
         }
-        let s = self.settings.lock().unwrap();
-        match pspec.name() {
-            "location" => s.location.to_value(),
-            "file-prefix" => s.file_prefix.to_value(),
-            "file-template" => s.file_template.to_value(),
-            "sensor-id" => s.sensor_id.to_value(),
-            "container" => s.container.to_value(),
-            "cache-size" => s.cache_size.to_value(),
-            "default-duration" => s.default_duration.to_value(),
-            "max-duration" => s.max_duration.to_value(),
-            "fragment-duration" => s.fragment_duration.to_value(),
-            "conn-str" => s.conn_str.to_value(),
-            "topic" => s.topic.to_value(),
-            "consumer-group-id" => s.consumer_group_id.to_value(),
-            "proto-cfg" => s.proto_cfg.to_value(),
-            "broker-config" => s.broker_config.to_value(),
-            _ => unimplemented!(),
-        }
+        self.settings.lock().unwrap().get(pspec.name())
     }
 }
 
@@ -1118,8 +887,10 @@ impl BaseTransformImpl for RsSmartRecord {
             active: None,
             consumer,
             warned_untimed: false,
+            last_end: None,
             byte_stream: None,
             param_sets: None,
+            completions: Arc::new(Completions::default()),
         });
         Ok(())
     }
@@ -1155,6 +926,10 @@ impl BaseTransformImpl for RsSmartRecord {
     }
 
     fn sink_event(&self, event: gst::Event) -> bool {
+        if let gst::EventView::Eos(_) = event.view() {
+            self.finish_at_eos();
+            return self.parent_sink_event(event);
+        }
         {
             let mut guard = self.state.lock().unwrap();
             if let Some(state) = guard.as_mut() {
@@ -1183,7 +958,6 @@ impl BaseTransformImpl for RsSmartRecord {
                             state.segment = seg;
                         }
                     }
-                    gst::EventView::Eos(_) => Self::finish_active(state, "eos"),
                     gst::EventView::FlushStop(_) => {
                         Self::finish_active(state, "flush");
                         state.cache.clear();
@@ -1201,11 +975,14 @@ impl BaseTransformImpl for RsSmartRecord {
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
         let cache_size = self.settings.lock().unwrap().cache_size as u64 * SECOND;
         let mut notices = Vec::new();
+        // Clips finished since the last buffer: their events go downstream before it.
+        let finished;
         {
             let mut guard = self.state.lock().unwrap();
             let Some(state) = guard.as_mut() else {
                 return Err(gst::FlowError::Flushing);
             };
+            finished = state.completions.take();
             let pts_rt = buf
                 .pts()
                 .and_then(|t| state.segment.to_running_time(t))
@@ -1223,10 +1000,15 @@ impl BaseTransformImpl for RsSmartRecord {
                     )));
                 }
                 drop(guard);
+                self.push_completions(finished);
                 self.post_notices(notices);
                 return Ok(gst::FlowSuccess::Ok);
             };
             state.latest = Some((rt, now_ms()));
+            if let Some(pts) = buf.pts() {
+                let end = pts + buf.duration().unwrap_or(gst::ClockTime::ZERO);
+                state.last_end = state.last_end.max(Some(end));
+            }
             if state.cache.max() != cache_size {
                 state.cache.set_max(cache_size);
             }
@@ -1288,6 +1070,7 @@ impl BaseTransformImpl for RsSmartRecord {
                 }
             }
         }
+        self.push_completions(finished);
         self.post_notices(notices);
         Ok(gst::FlowSuccess::Ok)
     }

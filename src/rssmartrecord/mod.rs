@@ -1,11 +1,20 @@
 //! `rssmartrecord`: event clips from a ring buffer of the encoded stream (H.264/H.265 after
 //! the parser), commanded by action signals or DeepStream cloud-to-device JSON over Kafka.
+//! Each finished clip is announced on the bus, by a signal and downstream (a serialized
+//! custom event `rssmartrecord-done`, [`crate::detection::clip`], that `rsmsgbroker`
+//! publishes).
+//!
+//! `imp.rs` is the element (cache, sessions); `settings.rs` its properties; `writer.rs` the
+//! clip writer thread; `done.rs` the completion report and its queue to the streaming
+//! thread; `commands.rs` the Kafka command consumer.
 
 use gst::glib;
 use gst::prelude::*;
 
 mod commands;
+mod done;
 mod imp;
+mod settings;
 mod writer;
 
 glib::wrapper! {

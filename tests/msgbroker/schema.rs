@@ -6,6 +6,58 @@ use serde_json::Value;
 
 /// Asserts every field of REFERENCE.md section 3's full schema is present with its type.
 pub fn check_full_schema(m: &Value) {
+    check_document(m);
+    assert!(
+        ["entry", "exit", "moving", "stopped", "parked", "empty", "reset"]
+            .contains(&m["event"]["type"].as_str().unwrap()),
+        "event.type"
+    );
+    assert_eq!(m["videoPath"], "");
+}
+
+/// Asserts a finished clip's message has every field of the full schema, `event.type`
+/// `custom`, a `videoPath` and the typed attributes of its `Clip` object.
+pub fn check_clip_schema(m: &Value) {
+    check_document(m);
+    assert_eq!(m["event"]["type"], "custom", "{m}");
+    assert!(m["videoPath"].is_string(), "{m}");
+    let c = &m["object"]["Clip"];
+    for k in [
+        "sensorId",
+        "filename",
+        "dirpath",
+        "container",
+        "codec",
+        "start",
+        "end",
+        "requestedStart",
+        "reason",
+    ] {
+        assert!(c[k].is_string(), "Clip.{k} not a string in {m}");
+    }
+    for k in [
+        "sessionId",
+        "width",
+        "height",
+        "duration",
+        "frames",
+        "bytes",
+    ] {
+        assert!(c[k].is_u64(), "Clip.{k} not an integer in {m}");
+    }
+    for k in [
+        "containsVideo",
+        "containsAudio",
+        "startTruncated",
+        "complete",
+        "fileKept",
+    ] {
+        assert!(c[k].is_boolean(), "Clip.{k} not a boolean in {m}");
+    }
+}
+
+/// The members common to every full-schema document (all but `event.type`, `videoPath`).
+fn check_document(m: &Value) {
     let s = |v: &Value, what: &str| assert!(v.is_string(), "{what} not a string in {m}");
     let f = |v: &Value, what: &str| assert!(v.is_f64(), "{what} not a double in {m}");
     let i = |v: &Value, what: &str| assert!(v.is_i64(), "{what} not an integer in {m}");
@@ -76,12 +128,6 @@ pub fn check_full_schema(m: &Value) {
         .count();
     assert_eq!(typed, 1, "object type member in {m}");
     uuid(&m["event"]["id"], "event.id");
-    assert!(
-        ["entry", "exit", "moving", "stopped", "parked", "empty", "reset"]
-            .contains(&m["event"]["type"].as_str().unwrap()),
-        "event.type"
-    );
-    assert_eq!(m["videoPath"], "");
 }
 
 /// Every field of the minimal schema; returns the objects split into their fields.

@@ -59,7 +59,7 @@ fn ts(n: i64) -> String {
     gstrsvision::msgconv::format_timestamp(TRACK_T0_MS + n * 1000)
 }
 
-fn broker_harness(out: &std::path::Path, props: &[(&str, &str)]) -> gst_check::Harness {
+pub(crate) fn broker_harness(out: &std::path::Path, props: &[(&str, &str)]) -> gst_check::Harness {
     init();
     let e = gst::ElementFactory::make("rsmsgbroker")
         .property("conn-str", format!("file://{}", out.display()))
@@ -76,7 +76,7 @@ fn broker_harness(out: &std::path::Path, props: &[(&str, &str)]) -> gst_check::H
 }
 
 /// Warning texts posted on the harness element's bus so far.
-fn harness_warnings(h: &gst_check::Harness) -> Vec<String> {
+pub(crate) fn harness_warnings(h: &gst_check::Harness) -> Vec<String> {
     let bus = h.element().unwrap().bus().unwrap();
     let mut out = vec![];
     while let Some(m) = bus.pop() {
