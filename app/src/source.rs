@@ -98,7 +98,10 @@ impl SourceRunner {
             pipeline: None,
             counters: Arc::new(Counters::default()),
             clips: 0,
-            last: Snapshot::default(),
+            last: Snapshot {
+                at: Some(now),
+                ..Snapshot::default()
+            },
             rules: None,
             rule_list,
             teardowns: Vec::new(),

@@ -5,7 +5,9 @@
 //! file. The DTS of the i-th frame in decoding order is the i-th smallest PTS of the
 //! stream, moved back by `depth` frames so that no DTS is after its PTS. Knowing the i-th
 //! smallest PTS needs `depth` frames of look-ahead, so frames come out `depth` frames late
-//! (the writer's own delay; the live stream is never held).
+//! (the writer's own delay; the live stream is never held). A stream whose PTS never go
+//! back (no B-frames: most cameras) keeps DTS = PTS, so its clip starts at PTS 0 and
+//! players show every frame; the shift applies only once reordering has been seen.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -18,6 +20,9 @@ pub struct DtsSynth<T> {
     /// PTS seen and not yet used as a DTS.
     heap: BinaryHeap<Reverse<u64>>,
     last_dts: Option<u64>,
+    /// The largest PTS pushed, and whether a PTS ever came below it.
+    max_pts: Option<u64>,
+    reordered: bool,
 }
 
 impl<T> DtsSynth<T> {
@@ -29,6 +34,8 @@ impl<T> DtsSynth<T> {
             pending: VecDeque::new(),
             heap: BinaryHeap::new(),
             last_dts: None,
+            max_pts: None,
+            reordered: false,
         }
     }
 
@@ -40,7 +47,8 @@ impl<T> DtsSynth<T> {
     fn emit(&mut self) -> Option<(T, u64, u64)> {
         let (item, pts) = self.pending.pop_front()?;
         let Reverse(sorted) = self.heap.pop()?;
-        let mut dts = sorted.saturating_sub(self.shift);
+        let shift = if self.reordered { self.shift } else { 0 };
+        let mut dts = sorted.saturating_sub(shift);
         // Never after the PTS (deeper reordering than expected), never decreasing.
         dts = dts.min(pts);
         if let Some(last) = self.last_dts {
@@ -52,6 +60,10 @@ impl<T> DtsSynth<T> {
 
     /// Adds a frame (in decoding order); returns the frames whose DTS is now known.
     pub fn push(&mut self, item: T, pts: u64) -> Vec<(T, u64, u64)> {
+        match self.max_pts {
+            Some(m) if pts < m => self.reordered = true,
+            _ => self.max_pts = Some(pts),
+        }
         self.pending.push_back((item, pts));
         self.heap.push(Reverse(pts));
         let mut out = Vec::new();
@@ -116,7 +128,10 @@ mod tests {
         assert_eq!(out.len(), 5);
         for (i, pts, dts) in out {
             assert_eq!(pts, i * F + 1000);
-            assert_eq!(dts, pts - 2 * F);
+            assert_eq!(
+                dts, pts,
+                "no reordering: DTS = PTS (the clip starts at PTS 0)"
+            );
         }
     }
 }
