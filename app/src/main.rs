@@ -67,7 +67,23 @@ fn parse_duration(text: &str) -> Option<Duration> {
     (v.is_finite() && v >= 0.0).then(|| Duration::from_secs_f64(v * scale))
 }
 
+/// glibc gives each new thread its own malloc arena (up to 8 per core) and keeps what it
+/// frees there: a pipeline rebuilt on every reconnect, with new streaming threads each
+/// time, made the resident memory climb in steps (+29 MB over 29 reconnect cycles in the
+/// soak test) where two arenas keep it flat (+1.9 MB). `MALLOC_ARENA_MAX` in the
+/// environment still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; called before any other thread.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 fn init() -> Result<(), String> {
+    limit_malloc_arenas();
     gst::init().map_err(|e| format!("cannot initialise GStreamer: {e}"))?;
     gstrsvision::plugin_register_static()
         .map_err(|e| format!("cannot register the rsvision elements: {e}"))
