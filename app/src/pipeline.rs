@@ -7,8 +7,8 @@
 //!   ! rsmsgbroker name=sink-events ... ! fakesink name=out
 //! ```
 //! Live sources keep near real time: the queue before inference is leaky (it drops the
-//! oldest frame when inference falls behind) and the sink synchronises on the clock, so QoS
-//! reaches rsinfer. Offline files keep every frame (a plain queue) and run as fast as they
+//! oldest frame when inference falls behind); a file played live is paced by `clocksync`
+//! before it, like a camera. Offline files keep every frame (a plain queue) and run as fast as they
 //! can. rssmartrecord sits before the decoder (it records the encoded stream) only when the
 //! source records.
 
@@ -136,7 +136,11 @@ pub fn describe(config: &Config, source: &Source, redact: bool) -> String {
             s.props.launch()
         ));
     }
-    parts.push(format!("fakesink name={OUTPUT} sync={live} qos={live}"));
+    // Never synchronised: live video arrives in real time anyway (a file in live mode is
+    // paced by clocksync), and a sink waiting for each frame's running time plus the
+    // pipeline latency (rtspsrc's 200 ms jitter buffer) would hold frames the two-frame
+    // leaky queue then drops: a 30 fps camera came out at 10 fps.
+    parts.push(format!("fakesink name={OUTPUT} sync=false"));
     parts.join(" ! ")
 }
 
