@@ -159,7 +159,8 @@ struct State {
     active: Option<Session>,
     consumer: Option<CommandConsumer>,
     warned_untimed: bool,
-    /// End (buffer time) of the latest buffer: where the GAP after EOS clips' events is.
+    /// End (buffer time, in the current segment) of the latest buffer: where the GAP after
+    /// EOS clips' events is.
     last_end: Option<gst::ClockTime>,
     /// The codec when the stream is an Annex B byte-stream, and its latest parameter sets.
     byte_stream: Option<Codec>,
@@ -957,6 +958,9 @@ impl BaseTransformImpl for RsSmartRecord {
                         if let Ok(seg) = s.segment().clone().downcast::<gst::ClockTime>() {
                             state.segment = seg;
                         }
+                        // The GAP at EOS is in this segment's timestamps: a new segment (a
+                        // looped file starts its PTS again) forgets the old ones.
+                        state.last_end = None;
                     }
                     gst::EventView::FlushStop(_) => {
                         Self::finish_active(state, "flush");
