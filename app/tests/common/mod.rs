@@ -73,7 +73,8 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        if std::env::var_os("RSVISION_KEEP_TMP").is_some() {
+        // A failed test keeps its directory (camera logs, config, clips) for the diagnosis.
+        if std::env::var_os("RSVISION_KEEP_TMP").is_some() || std::thread::panicking() {
             eprintln!("kept {}", self.0.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.0);
