@@ -1,11 +1,24 @@
 //! `rsinfer`: YOLO object detection with ONNX Runtime or on a KServe v2 model server
 //! (OpenVINO Model Server, Triton, KServe; see [`crate::kserve`]), attaching detections as
 //! `GstVideoRegionOfInterestMeta` (see [`crate::detection`]).
+//!
+//! `imp.rs` is the GStreamer glue (caps, events, the frame loop); `settings.rs` the
+//! properties; `engine.rs` the one interface of the backends, `onnx.rs` (ONNX Runtime here)
+//! and `kserve.rs` (a KServe v2 server); `decode.rs` from output tensor to detections, the
+//! same for every backend; `window.rs` the frames in flight of a backend that answers later;
+//! `qos.rs` lateness and latency.
 
 use gst::glib;
 use gst::prelude::*;
 
+mod decode;
+mod engine;
 mod imp;
+mod kserve;
+mod onnx;
+mod qos;
+mod settings;
+mod window;
 
 glib::wrapper! {
     pub struct RsInfer(ObjectSubclass<imp::RsInfer>) @extends gst_base::BaseTransform, gst::Element, gst::Object;

@@ -1,0 +1,102 @@
+//! `backend=onnx`: ONNX Runtime in this process, through `crate::onnx` (the library found
+//! at run time, one session shared by every element with the same model and options).
+//! Inference runs in the caller's thread: the answer is on the ticket when `submit`
+//! returns.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use gst::subclass::prelude::*;
+
+use super::engine::{Engine, Info, Output, Ticket};
+use super::imp::{RsInfer, CAT};
+use super::settings::Settings;
+use super::ExecutionProvider;
+use crate::onnx::{self, LoadError, Model, ModelOptions, Provider};
+
+pub(super) fn map_load_error(e: &LoadError) -> gst::ErrorMessage {
+    match e {
+        LoadError::Runtime(s) => gst::error_msg!(gst::LibraryError::Init, ("{}", s)),
+        LoadError::NotFound(s) => gst::error_msg!(gst::ResourceError::NotFound, ("{}", s)),
+        LoadError::Unreadable(s) => gst::error_msg!(gst::ResourceError::OpenRead, ("{}", s)),
+        LoadError::Corrupt(s) => gst::error_msg!(gst::StreamError::Decode, ("{}", s)),
+        LoadError::Unsupported(s) => gst::error_msg!(gst::StreamError::WrongType, ("{}", s)),
+    }
+}
+
+struct OnnxEngine {
+    model: Arc<Model>,
+}
+
+impl Engine for OnnxEngine {
+    fn submit(&mut self, tensor: &[f32]) -> Ticket {
+        let started = Instant::now();
+        let out = self.model.run(tensor, |shape, data| Output {
+            shape: shape.to_vec(),
+            data: data.to_vec(),
+        });
+        Ticket::ready((out, started.elapsed()))
+    }
+
+    fn pipelined(&self) -> bool {
+        false
+    }
+
+    fn stop(&mut self) -> Option<String> {
+        None
+    }
+}
+
+/// Loads (or shares) the model of `model-location`.
+pub(super) fn start(
+    imp: &RsInfer,
+    settings: &Settings,
+) -> Result<(Info, Box<dyn Engine>), gst::ErrorMessage> {
+    let Some(location) = settings.model_location.clone().filter(|l| !l.is_empty()) else {
+        return Err(gst::error_msg!(
+            gst::ResourceError::NotFound,
+            ("model-location is not set: give the path of a YOLO .onnx model")
+        ));
+    };
+    let options = ModelOptions {
+        path: location.into(),
+        threads: settings.threads,
+        provider: match settings.execution_provider {
+            ExecutionProvider::Cpu => Provider::Cpu,
+            ExecutionProvider::Cuda => Provider::Cuda,
+            ExecutionProvider::TensorRt => Provider::TensorRt,
+            ExecutionProvider::OpenVino => Provider::OpenVino,
+        },
+    };
+    let (model, loaded) = onnx::load_shared(&options).map_err(|e| map_load_error(&e))?;
+    gst::info!(
+        CAT,
+        imp = imp,
+        "{} model {:?}: {} ({}x{} input, warm-up {:?}, provider {})",
+        if loaded { "Loaded" } else { "Sharing" },
+        options.path,
+        model.info.signature,
+        model.info.input_width,
+        model.info.input_height,
+        model.info.warm_up,
+        model.info.provider.name()
+    );
+    for w in &model.info.warnings {
+        gst::element_imp_warning!(imp, gst::LibraryError::Init, ("{}", w));
+    }
+    let info = Info {
+        name: format!("'{}'", options.path.display()),
+        model: options
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        signature: model.info.signature.clone(),
+        input_width: model.info.input_width,
+        input_height: model.info.input_height,
+        output_shape: model.info.output_shape.clone(),
+        names_metadata: model.info.names_metadata.clone(),
+        warm_up: model.info.warm_up,
+    };
+    Ok((info, Box::new(OnnxEngine { model })))
+}
