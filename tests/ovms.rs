@@ -525,7 +525,8 @@ fn latency_and_properties() {
     let _serial = serial();
     init();
     let e = gst::ElementFactory::make("rsinfer").build().unwrap();
-    assert_eq!(e.property::<u32>("max-in-flight"), 4);
+    // 0: automatic (4 requests with backend=ovms).
+    assert_eq!(e.property::<u32>("max-in-flight"), 0);
     assert_eq!(e.property::<u32>("timeout"), 2000);
     assert_eq!(e.property::<Option<String>>("model-version"), None);
     e.set_property("model-version", "");

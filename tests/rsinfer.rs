@@ -43,7 +43,12 @@ fn harness(
     width: u32,
     height: u32,
 ) -> gst_check::Harness {
-    let element = gst::ElementFactory::make("rsinfer").build().unwrap();
+    // One push, one buffer out: inference in the streaming thread (the window of frames in
+    // flight has its own tests below).
+    let element = gst::ElementFactory::make("rsinfer")
+        .property("max-in-flight", 1u32)
+        .build()
+        .unwrap();
     for (k, v) in props {
         element.set_property_from_value(k, &v.to_value());
     }
@@ -306,6 +311,7 @@ fn inference_interval_carries_the_latest_detections_and_messages_are_posted() {
     init();
     let element = gst::ElementFactory::make("rsinfer")
         .property("model-location", data("const_v8.onnx"))
+        .property("max-in-flight", 1u32)
         .property("inference-interval", 3u32)
         .property("post-messages", true)
         .build()
@@ -367,6 +373,7 @@ fn late_frames_pass_without_inference_when_qos_says_so() {
     for qos in [true, false] {
         let element = gst::ElementFactory::make("rsinfer")
             .property("model-location", data("const_v8.onnx"))
+            .property("max-in-flight", 1u32)
             .property("post-messages", true)
             .property("qos", qos)
             .build()
@@ -730,6 +737,7 @@ fn unknown_classes_set_while_playing_warn_and_keep_the_known_ones() {
     init();
     let element = gst::ElementFactory::make("rsinfer")
         .property("model-location", data("const_v8.onnx"))
+        .property("max-in-flight", 1u32)
         .build()
         .unwrap();
     let bus = gst::Bus::new();

@@ -114,6 +114,24 @@ pub(super) trait Engine: Send {
     /// frames in flight (and leave in order), instead of at once in `submit`.
     fn pipelined(&self) -> bool;
 
+    /// Inputs the backend works on at once (its threads or a server's parallelism): a
+    /// frame waits about `in-flight / concurrency` inferences in the window.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
+    /// `max-in-flight=0`: frames in flight when the user did not choose.
+    fn default_in_flight(&self) -> usize {
+        2
+    }
+
+    /// Whether a failed answer means the backend is away for a while (frames pass without
+    /// detections and a probe checks it: a server), rather than a stream error (a model
+    /// that fails here fails again).
+    fn outages(&self) -> bool {
+        false
+    }
+
     /// Stops the backend (abandoning what is in flight, bounded in time); returns a line
     /// for the log.
     fn stop(&mut self) -> Option<String>;

@@ -20,6 +20,15 @@
  * else `class<N>`. Elements with the same model file, `threads` and `execution-provider`
  * share one loaded session (one copy of the weights).
  *
+ * Frames in flight: by default inference runs on a thread of its own while the streaming
+ * thread goes on (decoding the next frame, drawing and encoding the previous one), with up
+ * to `max-in-flight` frames held (0, the default: 2 with ONNX Runtime, 4 with a server);
+ * frames leave in their original order, EOS and other serialized events wait for held
+ * frames, flushes drop them. A frame is held only while upstream is busy bringing the next
+ * one (a file being decoded): behind a live camera that is idle between frames, the answer
+ * is awaited at once, so no frame interval is added. `max-in-flight=1` (at start) infers in
+ * the streaming thread. The latency reported covers the frames held.
+ *
  * Live sources: when inference falls behind, rsinfer stays near-live instead of building
  * up latency: a frame that is already late (from downstream QoS events, or against the
  * clock and the pipeline latency in a live pipeline) passes through at once, carrying the
@@ -149,6 +158,19 @@ pub(super) struct Frame {
 }
 
 impl State {
+    /// How many inferences a frame waits for in the window at most (1 without a window):
+    /// the frames in flight over the backend's concurrency.
+    pub(super) fn held_inferences(&self, max_in_flight: u32) -> u32 {
+        if self.window.is_none() {
+            return 1;
+        }
+        let n = match max_in_flight as usize {
+            0 => self.engine.default_in_flight(),
+            n => n,
+        };
+        n.div_ceil(self.engine.concurrency().max(1)).max(1) as u32
+    }
+
     /// Numbers the next frame (inference every `interval` frames); `None` before caps.
     pub(super) fn next_frame(&mut self, interval: u32) -> Option<Frame> {
         let (width, height) = self.video_info.as_ref().map(|i| (i.width(), i.height()))?;
@@ -516,14 +538,15 @@ impl BaseTransformImpl for RsInfer {
                 if !BaseTransformImplExt::parent_query(self, direction, q.query_mut()) {
                     return false;
                 }
-                let warm_up = self
+                let chosen = self.settings.lock().unwrap().max_in_flight;
+                let (warm_up, held) = self
                     .state
                     .lock()
                     .unwrap()
                     .as_ref()
-                    .map(|s| s.warm_up)
-                    .unwrap_or_default();
-                self.adjust_latency(q, warm_up);
+                    .map(|s| (s.warm_up, s.held_inferences(chosen)))
+                    .unwrap_or((Duration::ZERO, 1));
+                self.adjust_latency(q, warm_up, held);
                 return true;
             }
         }

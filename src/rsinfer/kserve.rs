@@ -54,6 +54,19 @@ impl Engine for KserveEngine {
         true
     }
 
+    /// The server answers requests in parallel.
+    fn concurrency(&self) -> usize {
+        usize::MAX
+    }
+
+    fn default_in_flight(&self) -> usize {
+        4
+    }
+
+    fn outages(&self) -> bool {
+        true
+    }
+
     fn stop(&mut self) -> Option<String> {
         self.runtime.take().map(|rt| {
             shut_down(rt);

@@ -19,6 +19,7 @@ mod onnx;
 mod qos;
 mod settings;
 mod window;
+mod worker;
 
 glib::wrapper! {
     pub struct RsInfer(ObjectSubclass<imp::RsInfer>) @extends gst_base::BaseTransform, gst::Element, gst::Object;

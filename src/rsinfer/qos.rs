@@ -30,6 +30,8 @@ pub(super) struct Qos {
     pub(super) processing: Option<Duration>,
     /// Running times of recent frames and whether they were inferred.
     pub(super) recent: VecDeque<(gst::ClockTime, bool)>,
+    /// Inferences a frame may wait for in the window of frames in flight.
+    pub(super) held: u32,
 }
 
 impl RsInfer {
@@ -120,7 +122,8 @@ impl RsInfer {
         // shortly after an inferred frame (they waited for it). rsinfer answers that
         // by skipping inference; forwarding would make upstream (a decoder) drop
         // frames as well. Lateness with no inference nearby is upstream's: forwarded.
-        let window = qos.processing.unwrap_or_default() * 2 + Duration::from_millis(50);
+        let window =
+            qos.processing.unwrap_or_default() * 2 * qos.held.max(1) + Duration::from_millis(50);
         let window = gst::ClockTime::from_nseconds(window.as_nanos() as u64);
         let ours = handle_here
             && diff > 0
@@ -145,13 +148,15 @@ impl RsInfer {
 
     /// Adds the inference time to a live upstream's latency (the answer to a latency
     /// query on the source pad).
-    pub(super) fn adjust_latency(&self, q: &mut gst::query::Latency, warm_up: Duration) {
+    /// `held`: inferences a frame may wait for (frames in flight).
+    pub(super) fn adjust_latency(&self, q: &mut gst::query::Latency, warm_up: Duration, held: u32) {
         let (live, min, max) = q.result();
         let ours = {
             let mut qos = self.qos.lock().unwrap();
             qos.live = live;
             qos.upstream_min = live.then_some(min);
-            let ours = qos.processing.unwrap_or_default().max(warm_up);
+            qos.held = held;
+            let ours = qos.processing.unwrap_or_default().max(warm_up) * held;
             gst::ClockTime::from_nseconds(ours.as_nanos() as u64)
         };
         if live {

@@ -24,7 +24,7 @@ const DEFAULT_BACKEND: Backend = Backend::Onnx;
 const DEFAULT_SERVER_URL: Option<String> = None;
 const DEFAULT_MODEL_NAME: Option<String> = None;
 const DEFAULT_MODEL_VERSION: Option<String> = None;
-const DEFAULT_MAX_IN_FLIGHT: u32 = 4;
+const DEFAULT_MAX_IN_FLIGHT: u32 = 0;
 const DEFAULT_TIMEOUT_MS: u32 = 2000;
 const DEFAULT_TLS_CA_LOCATION: Option<String> = None;
 
@@ -192,9 +192,9 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                 .mutable_ready()
                 .build(),
             glib::ParamSpecUInt::builder("max-in-flight")
-                .nick("Maximum requests in flight")
-                .blurb("backend=ovms: requests sent before waiting for the oldest answer (frames still leave in order)")
-                .minimum(1)
+                .nick("Maximum frames in flight")
+                .blurb("Frames sent to inference before waiting for the oldest answer, so inference overlaps decoding and encoding (frames still leave in order); 0: automatic (2 with onnx, the model's optimal number of requests with openvino, 4 with ovms); 1 at start: onnx and openvino infer in the streaming thread")
+                .minimum(0)
                 .maximum(64)
                 .default_value(DEFAULT_MAX_IN_FLIGHT)
                 .mutable_playing()

@@ -30,6 +30,10 @@ pub(super) struct Window {
     probe: Option<Ticket>,
     last_probe: Option<Instant>,
     pub(super) failures: u64,
+    /// When control last went back upstream, and the moving average of how long upstream
+    /// then took to bring the next frame.
+    returned: Option<Instant>,
+    upstream: Option<Duration>,
 }
 
 impl Window {
@@ -37,7 +41,19 @@ impl Window {
     pub(super) fn clear(&mut self) -> usize {
         let n = self.queue.len();
         self.queue.clear();
+        self.returned = None;
         n
+    }
+
+    /// A frame arrives: how long upstream took since control went back to it.
+    fn arrived(&mut self) {
+        if let Some(t) = self.returned.take() {
+            let gap = t.elapsed();
+            self.upstream = Some(match self.upstream {
+                Some(avg) => avg.mul_f64(0.8) + gap.mul_f64(0.2),
+                None => gap,
+            });
+        }
     }
 }
 
@@ -149,6 +165,7 @@ impl RsInfer {
         let Some(window) = state.window.as_mut() else {
             return Err(gst::FlowError::Error);
         };
+        window.arrived();
         let outcome = self.poll_probe(window);
         // In an outage frames do not wait for a server that does not answer: only a probe
         // (its answer unused) goes out now and then.
@@ -228,11 +245,16 @@ impl RsInfer {
         &self,
     ) -> Result<gst_base::subclass::base_transform::GenerateOutputSuccess, gst::FlowError> {
         use gst_base::subclass::base_transform::GenerateOutputSuccess;
-        let max = self.settings.lock().unwrap().max_in_flight.max(1) as usize;
+        let chosen = self.settings.lock().unwrap().max_in_flight as usize;
         let mut guard = self.state.lock().unwrap();
         let Some(state) = guard.as_mut() else {
             return Err(gst::FlowError::Flushing);
         };
+        let max = match chosen {
+            0 => state.engine.default_in_flight(),
+            n => n,
+        }
+        .max(1);
         let Some(window) = state.window.as_mut() else {
             return Ok(GenerateOutputSuccess::NoOutput);
         };
@@ -244,10 +266,21 @@ impl RsInfer {
             .filter(|ready| !ready)
             .count();
         let Some(front) = window.queue.front() else {
+            window.returned = Some(Instant::now());
             return Ok(GenerateOutputSuccess::NoOutput);
         };
         let ready = front.request.as_ref().is_none_or(|r| r.ticket.is_ready());
-        if !ready && in_flight < max {
+        // Holding a frame pays when upstream takes a while to bring the next one (decoding
+        // a file): inference then overlaps it. When upstream is idle longer than an
+        // inference (a live camera between frames), holding would only add a frame
+        // interval of latency: wait for the answer now.
+        let processing = self.qos.lock().unwrap().processing;
+        let hold_pays = match (window.upstream, processing) {
+            (Some(upstream), Some(processing)) => upstream < processing,
+            _ => true,
+        };
+        if !ready && in_flight < max && hold_pays {
+            window.returned = Some(Instant::now());
             return Ok(GenerateOutputSuccess::NoOutput);
         }
         let pending = window.queue.pop_front().expect("front exists");
@@ -284,11 +317,31 @@ impl RsInfer {
         let mut inferred = false;
         if let Some(req) = pending.request.take() {
             let (reply, round_trip) = req.ticket.take();
-            let result = reply.and_then(|out| {
+            // The error, and whether the answer came but could not be decoded.
+            let result = reply.map_err(|e| (e, false)).and_then(|out| {
                 Self::update_filter(state, &settings, &mut warnings);
                 Self::decode_output(state, &settings, &out.shape, &out.data)
-                    .map_err(|e| format!("bad model output: {e}"))?;
+                    .map_err(|e| (e, true))?;
                 Ok(Self::detections(state, &settings, &req.letterbox))
+            });
+            if let (Err((e, bad_output)), false) = (&result, state.engine.outages()) {
+                // A model that fails here fails again: a stream error, as in the streaming
+                // thread.
+                let error = if *bad_output {
+                    gst::error_msg!(gst::StreamError::Decode, ("Bad model output: {}", e))
+                } else {
+                    gst::error_msg!(gst::LibraryError::Failed, ("Inference failed: {}", e))
+                };
+                drop(guard);
+                self.post_error_message(error);
+                return Err(gst::FlowError::Error);
+            }
+            let result = result.map_err(|(e, bad_output)| {
+                if bad_output {
+                    format!("bad model output: {e}")
+                } else {
+                    e
+                }
             });
             let Some(window) = state.window.as_mut() else {
                 return Err(gst::FlowError::Flushing);
