@@ -5,7 +5,9 @@
 #                             tools, RTSP server, Python bindings), the C libraries rdkafka
 #                             builds librdkafka with (TLS, SASL, zlib), and a Python venv
 #                             with the PyPI onnxruntime wheel, whose shared library rsinfer
-#                             loads (copied to ~/.local/share/rsvision/lib/libonnxruntime.so).
+#                             loads (copied to ~/.local/share/rsvision/lib/libonnxruntime.so),
+#                             and the PyPI openvino wheel, whose C library and plugins the
+#                             OpenVINO engine loads (copied to ~/.local/share/rsvision/lib/openvino/).
 #   scripts/setup.sh --test   that, plus the test and benchmark peers: numpy, pillow,
 #                             kafka-python and opencv-python-headless in the same venv, a venv
 #                             with the KServe v2 server (kserve), venvs with the Python
@@ -63,12 +65,14 @@ fi
 # tests' reference); for the tests also numpy and pillow (scene renderer and reference
 # checks), kafka-python (the DeepStream guide's consumer reads rsmsgbroker's events in a
 # test; 2.0.2, which the guide pins, cannot join a consumer group on tansu) and
-# opencv-python-headless (the baseline of benches/overlay.rs).
-py_packages=(onnxruntime)
-py_check="import onnxruntime"
+# opencv-python-headless (the baseline of benches/overlay.rs). openvino (pinned: its C
+# library and plugins feed src/openvino; the copy below follows the wheel).
+openvino_version=2026.4.0
+py_packages=(onnxruntime "openvino==$openvino_version")
+py_check="import importlib.metadata as m, onnxruntime, openvino; assert m.version('openvino') == '$openvino_version'"
 if $with_tests; then
   py_packages+=(numpy pillow "kafka-python==3.0.12" opencv-python-headless)
-  py_check="import onnxruntime, numpy, PIL, kafka, cv2"
+  py_check="$py_check; import numpy, PIL, kafka, cv2"
 fi
 if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating Python venv $venv"
@@ -95,8 +99,50 @@ if ! cmp -s "$ort_lib" "$libdir/libonnxruntime.so"; then
   echo "setup: ONNX Runtime library installed to $libdir/libonnxruntime.so (from $ort_lib)"
 fi
 
+# OpenVINO Runtime from the wheel's openvino/libs/: the C API (as libopenvino_c.so, the name
+# src/openvino looks for), the core (keeps its versioned name: the C API needs it), the
+# device plugins (CPU; GPU, NPU and the AUTO/HETERO/BATCH ones for device=...), the ONNX
+# and IR frontends, TBB with hwloc, and cache.json (the GPU plugin's tuning cache).
+# OpenVINO finds plugins and frontends beside libopenvino.so, so the copy works on its own
+# (no plugins.xml in the wheel). Files no longer in the wheel are removed.
+ov_src="$("$venv/bin/python" -c 'import os, openvino; print(os.path.join(os.path.dirname(openvino.__file__), "libs"))')"
+ov_dir="$libdir/openvino"
+shopt -s nullglob
+ov_c=("$ov_src"/libopenvino_c.so.*)
+ov_files=("$ov_src"/libopenvino.so.* "$ov_src"/libopenvino_*_plugin.so
+  "$ov_src"/libopenvino_onnx_frontend.so.* "$ov_src"/libopenvino_ir_frontend.so.*
+  "$ov_src"/libtbb.so.* "$ov_src"/libtbbbind*.so.* "$ov_src"/libtbbmalloc.so.* "$ov_src"/libhwloc.so.*
+  "$ov_src"/plugins.xml "$ov_src"/cache.json)
+shopt -u nullglob
+if ((${#ov_c[@]} == 0)); then
+  echo "setup: the openvino wheel has no libopenvino_c.so.* in $ov_src" >&2
+  exit 1
+fi
+# The C API, under the name src/openvino looks for (the newest if the wheel had several).
+ov_files=("${ov_c[-1]}" "${ov_files[@]}")
+mkdir -p "$ov_dir"
+ov_changed=()
+ov_wanted=" "
+for src in "${ov_files[@]}"; do
+  [ -e "$src" ] || continue
+  name="$(basename "$src")"
+  case "$name" in libopenvino_c.so.*) name=libopenvino_c.so ;; esac
+  ov_wanted+="$name "
+  if ! cmp -s "$src" "$ov_dir/$name"; then
+    cp "$src" "$ov_dir/.$name.tmp" && mv -f "$ov_dir/.$name.tmp" "$ov_dir/$name"
+    ov_changed+=("$name")
+  fi
+done
+for f in "$ov_dir"/* "$ov_dir"/.*.tmp; do
+  [ -e "$f" ] || continue
+  case "$ov_wanted" in *" $(basename "$f") "*) ;; *) rm -f "$f"; ov_changed+=("-$(basename "$f")") ;; esac
+done
+if ((${#ov_changed[@]})); then
+  echo "setup: OpenVINO $openvino_version runtime installed to $ov_dir (from $ov_src; ${#ov_changed[@]} files changed)"
+fi
+
 if ! $with_tests; then
-  echo "setup: ready to run (venv $venv, ONNX Runtime $libdir/libonnxruntime.so)"
+  echo "setup: ready to run (venv $venv, ONNX Runtime $libdir/libonnxruntime.so, OpenVINO $ov_dir)"
   exit 0
 fi
 
@@ -141,4 +187,4 @@ if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
   cargo install tansu --version 0.6.0 --features dynostore,libsql
 fi
 
-echo "setup: ready to test (venv $venv, ONNX Runtime $libdir/libonnxruntime.so, KServe venv $kserve_venv, tracker venvs $track_venv $norfair_venv, broker $(command -v tansu || echo "$HOME/.cargo/bin/tansu"))"
+echo "setup: ready to test (venv $venv, ONNX Runtime $libdir/libonnxruntime.so, OpenVINO $ov_dir, KServe venv $kserve_venv, tracker venvs $track_venv $norfair_venv, broker $(command -v tansu || echo "$HOME/.cargo/bin/tansu"))"

@@ -5,7 +5,8 @@
 //! `rssmartrecord`.
 //! Shared code lives in modules named for what it is: [`detection`] (the metadata contract),
 //! [`preprocess`] (frame to tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX
-//! Runtime loading and session sharing), [`kserve`] (KServe v2 client), [`draw`] (drawing
+//! Runtime loading and session sharing), [`openvino`] (OpenVINO Runtime loading, compiled
+//! model sharing and concurrent inference), [`kserve`] (KServe v2 client), [`draw`] (drawing
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
 //! [`keyfile`] (DeepStream's configuration file format), [`utc`] (ISO-8601 UTC times),
 //! [`smartrecord`] (GOP cache, recording commands), [`tracker`] (multi-object tracking),
@@ -20,6 +21,7 @@ pub mod keyfile;
 pub mod kserve;
 pub mod msgconv;
 pub mod onnx;
+pub mod openvino;
 pub mod preprocess;
 pub mod rsinfer;
 pub mod rsmsgbroker;

@@ -213,7 +213,7 @@ pub fn sessions_for(path: &Path) -> usize {
         .count()
 }
 
-fn check_file(path: &Path) -> Result<PathBuf, LoadError> {
+pub(crate) fn check_file(path: &Path) -> Result<PathBuf, LoadError> {
     if path.as_os_str().is_empty() {
         return Err(LoadError::NotFound("no model file set".into()));
     }
@@ -464,7 +464,7 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
 }
 
 /// Parses Ultralytics' `imgsz` metadata, e.g. `[640, 640]` (height, width).
-fn parse_imgsz(s: &str) -> Option<(usize, usize)> {
+pub(crate) fn parse_imgsz(s: &str) -> Option<(usize, usize)> {
     let v: Vec<usize> = s
         .trim_matches(|c| c == '[' || c == ']' || c == '(' || c == ')')
         .split(',')
