@@ -1,5 +1,6 @@
 //! Accuracy of the shipped model (models/rsvision-shapes.onnx) on freshly rendered scenes it
-//! was never trained on, through the element in a real pipeline:
+//! was never trained on, through the element in a real pipeline, with ONNX Runtime and with
+//! OpenVINO:
 //! `filesrc ! decodebin ! rsinfer ! appsink` on an H.264 MP4 of the scenes, compared with the
 //! renderer's ground truth. Bar: precision and recall >= 0.9 at IoU 0.5.
 
@@ -78,9 +79,9 @@ fn encode(dir: &std::path::Path, w: u32, h: u32) -> std::path::PathBuf {
     mp4
 }
 
-fn detect(mp4: &std::path::Path, w: u32, h: u32) -> Vec<Vec<Detection>> {
+fn detect(mp4: &std::path::Path, w: u32, h: u32, backend: &str) -> Vec<Vec<Detection>> {
     let pipeline = common::launch(&format!(
-        "filesrc location={} ! decodebin ! rsinfer model-location={} ! appsink name=sink sync=false",
+        "filesrc location={} ! decodebin ! rsinfer backend={backend} model-location={} ! appsink name=sink sync=false",
         mp4.display(),
         shapes_model().display()
     ));
@@ -151,6 +152,16 @@ fn report(what: &str, dets: &[Vec<Detection>], truth: &[Vec<Truth>]) -> (usize, 
 
 #[test]
 fn shipped_model_reaches_precision_and_recall_of_0_9_on_unseen_scenes() {
+    scored("onnx");
+}
+
+/// The same through OpenVINO, at its default precision (bf16 on this project's machine).
+#[test]
+fn shipped_model_reaches_precision_and_recall_of_0_9_through_openvino() {
+    scored("openvino");
+}
+
+fn scored(backend: &str) {
     init();
     assert!(
         shapes_model().exists(),
@@ -160,12 +171,12 @@ fn shipped_model_reaches_precision_and_recall_of_0_9_on_unseen_scenes() {
     let (mut tp, mut nd, mut nt) = (0, 0, 0);
     let (mut tp_default, mut nd_default) = (0, 0);
     for (seed, w, h, count) in SEEDS {
-        let dir = TempDir::new(&format!("accuracy-{w}x{h}"));
+        let dir = TempDir::new(&format!("accuracy-{backend}-{w}x{h}"));
         let truth = render(dir.path(), seed, w, h, count);
         let mp4 = encode(dir.path(), w, h);
-        let all = detect(&mp4, w, h);
+        let all = detect(&mp4, w, h, backend);
         assert_eq!(all.len(), truth.len(), "one result per rendered frame");
-        let (t, d, _) = report(&format!("{w}x{h} at 0.25"), &all, &truth);
+        let (t, d, _) = report(&format!("{backend} {w}x{h} at 0.25"), &all, &truth);
         tp_default += t;
         nd_default += d;
         let dets: Vec<Vec<Detection>> = all
@@ -176,7 +187,11 @@ fn shipped_model_reaches_precision_and_recall_of_0_9_on_unseen_scenes() {
                     .collect()
             })
             .collect();
-        let (t, d, n) = report(&format!("{w}x{h} at {CONF_THRESHOLD}"), &dets, &truth);
+        let (t, d, n) = report(
+            &format!("{backend} {w}x{h} at {CONF_THRESHOLD}"),
+            &dets,
+            &truth,
+        );
         tp += t;
         nd += d;
         nt += n;

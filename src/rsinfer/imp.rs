@@ -83,7 +83,7 @@ use super::engine::Engine;
 use super::qos::Qos;
 use super::settings::{self, Settings};
 use super::window::Window;
-use super::{kserve, onnx, Backend, ModelType, Resize};
+use super::{kserve, onnx, openvino, Backend, ModelType, Resize};
 use crate::detection::{self, Detection, Inference};
 use crate::preprocess::{FrameData, Preprocessor, ResizeMode};
 use crate::video;
@@ -333,6 +333,7 @@ impl BaseTransformImpl for RsInfer {
         let (started, engine) = match settings.backend {
             Backend::Onnx => onnx::start(self, &settings)?,
             Backend::Ovms => kserve::start(self, &settings)?,
+            Backend::OpenVino => openvino::start(self, &settings)?,
         };
         let hint = match settings.model_type {
             ModelType::Auto => LayoutHint::Auto,

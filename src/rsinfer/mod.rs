@@ -16,6 +16,7 @@ mod engine;
 mod imp;
 mod kserve;
 mod onnx;
+mod openvino;
 mod qos;
 mod settings;
 mod window;
@@ -88,6 +89,48 @@ pub enum Backend {
         nick = "ovms"
     )]
     Ovms = 1,
+    #[enum_value(
+        name = "OpenVINO Runtime in this process (model-location, device, precision, performance-hint)",
+        nick = "openvino"
+    )]
+    OpenVino = 2,
+}
+
+/// `backend=openvino`: the precision OpenVINO computes in.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsInferPrecision")]
+pub enum Precision {
+    #[default]
+    #[enum_value(
+        name = "OpenVINO's default for the device (bf16 on CPUs with AVX-512 BF16 or AMX)",
+        nick = "auto"
+    )]
+    Auto = 0,
+    #[enum_value(name = "float32", nick = "f32")]
+    F32 = 1,
+    #[enum_value(name = "bfloat16", nick = "bf16")]
+    Bf16 = 2,
+    #[enum_value(name = "float16", nick = "f16")]
+    F16 = 3,
+}
+
+/// `backend=openvino`: what OpenVINO optimises for.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsInferPerformanceHint")]
+pub enum PerformanceHint {
+    #[default]
+    #[enum_value(
+        name = "Latency: the shortest time per frame, one stream using every core",
+        nick = "latency"
+    )]
+    Latency = 0,
+    #[enum_value(
+        name = "Throughput: the most frames per second over several requests in flight (several streams, or several elements sharing the model)",
+        nick = "throughput"
+    )]
+    Throughput = 1,
 }
 
 pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
@@ -97,6 +140,8 @@ pub fn register(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
         Resize::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         ExecutionProvider::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
         Backend::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        Precision::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
+        PerformanceHint::static_type().mark_as_plugin_api(gst::PluginAPIFlags::empty());
     }
     gst::Element::register(
         Some(plugin),

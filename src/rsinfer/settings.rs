@@ -4,7 +4,7 @@
 use gst::glib;
 use gst::prelude::*;
 
-use super::{Backend, ExecutionProvider, ModelType, Resize};
+use super::{Backend, ExecutionProvider, ModelType, PerformanceHint, Precision, Resize};
 
 const DEFAULT_MODEL_LOCATION: Option<String> = None;
 const DEFAULT_LABELS_LOCATION: Option<String> = None;
@@ -27,6 +27,9 @@ const DEFAULT_MODEL_VERSION: Option<String> = None;
 const DEFAULT_MAX_IN_FLIGHT: u32 = 0;
 const DEFAULT_TIMEOUT_MS: u32 = 2000;
 const DEFAULT_TLS_CA_LOCATION: Option<String> = None;
+const DEFAULT_DEVICE: &str = "CPU";
+const DEFAULT_PRECISION: Precision = Precision::Auto;
+const DEFAULT_PERFORMANCE_HINT: PerformanceHint = PerformanceHint::Latency;
 
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
@@ -51,6 +54,9 @@ pub(super) struct Settings {
     pub(super) max_in_flight: u32,
     pub(super) timeout_ms: u32,
     pub(super) tls_ca_location: Option<String>,
+    pub(super) device: String,
+    pub(super) precision: Precision,
+    pub(super) performance_hint: PerformanceHint,
 }
 
 impl Default for Settings {
@@ -77,6 +83,9 @@ impl Default for Settings {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             timeout_ms: DEFAULT_TIMEOUT_MS,
             tls_ca_location: DEFAULT_TLS_CA_LOCATION,
+            device: DEFAULT_DEVICE.to_string(),
+            precision: DEFAULT_PRECISION,
+            performance_hint: DEFAULT_PERFORMANCE_HINT,
         }
     }
 }
@@ -85,7 +94,7 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
     vec![
             glib::ParamSpecString::builder("model-location")
                 .nick("Model location")
-                .blurb("Path of the YOLO ONNX model (.onnx)")
+                .blurb("Path of the YOLO model: .onnx (or, with backend=openvino, an OpenVINO IR .xml with its .bin beside it)")
                 .mutable_ready()
                 .build(),
             glib::ParamSpecString::builder("labels-location")
@@ -149,7 +158,7 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                 .build(),
             glib::ParamSpecUInt::builder("threads")
                 .nick("Threads")
-                .blurb("ONNX Runtime intra-op threads (0 = ONNX Runtime's default)")
+                .blurb("Inference threads: ONNX Runtime's intra-op threads, or OpenVINO's INFERENCE_NUM_THREADS (0 = the runtime's default)")
                 .maximum(1024)
                 .default_value(DEFAULT_THREADS)
                 .mutable_ready()
@@ -212,6 +221,22 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                 .blurb("backend=ovms: PEM file of CA certificates to trust besides the public roots (a private CA), for grpcs:// and https://")
                 .mutable_ready()
                 .build(),
+            glib::ParamSpecString::builder("device")
+                .nick("Device")
+                .blurb("backend=openvino: the OpenVINO device, as OpenVINO names it: CPU, GPU, GPU.1, NPU, AUTO, AUTO:GPU,CPU...")
+                .default_value(Some(DEFAULT_DEVICE))
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecEnum::builder_with_default("precision", DEFAULT_PRECISION)
+                .nick("Precision")
+                .blurb("backend=openvino: the precision OpenVINO computes in (auto: its default for the device)")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecEnum::builder_with_default("performance-hint", DEFAULT_PERFORMANCE_HINT)
+                .nick("Performance hint")
+                .blurb("backend=openvino: latency (one stream, every core on each frame) or throughput (several streams: use with several frames in flight or elements sharing the model)")
+                .mutable_ready()
+                .build(),
         ]
 }
 
@@ -259,6 +284,16 @@ impl Settings {
                     .expect("type checked upstream")
                     .filter(|v| !v.is_empty())
             }
+            "device" => {
+                s.device = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .map(|d| d.trim().to_string())
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| DEFAULT_DEVICE.to_string())
+            }
+            "precision" => s.precision = value.get().expect("type checked upstream"),
+            "performance-hint" => s.performance_hint = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -287,6 +322,9 @@ impl Settings {
             "max-in-flight" => s.max_in_flight.to_value(),
             "timeout" => s.timeout_ms.to_value(),
             "tls-ca-location" => s.tls_ca_location.to_value(),
+            "device" => s.device.to_value(),
+            "precision" => s.precision.to_value(),
+            "performance-hint" => s.performance_hint.to_value(),
             _ => unimplemented!(),
         }
     }

@@ -1,0 +1,150 @@
+//! `backend=openvino`: OpenVINO Runtime in this process, through `crate::openvino` (the
+//! library found at run time, one compiled model shared by every element with the same
+//! model and options). Inference runs on worker threads, one per request OpenVINO wants in
+//! flight (`OPTIMAL_NUMBER_OF_INFER_REQUESTS`: 1 with the latency hint, one per stream with
+//! the throughput hint), so frames of one stream and of several elements sharing the model
+//! keep every stream busy.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use gst::subclass::prelude::*;
+
+use super::engine::{Engine, Info, Output, Ticket};
+use super::imp::{RsInfer, CAT};
+use super::onnx::map_load_error;
+use super::settings::Settings;
+use super::worker::Workers;
+use super::{PerformanceHint, Precision};
+use crate::openvino::{self, Hint, Model, Options};
+
+struct OpenVinoEngine {
+    model: Arc<Model>,
+    /// `None` with `max-in-flight=1`: inference in the streaming thread.
+    workers: Option<Workers>,
+    threads: usize,
+}
+
+fn run(model: &Model, tensor: &[f32]) -> Result<Output, String> {
+    model.run(tensor, |shape, data| Output {
+        shape: shape.to_vec(),
+        data: data.to_vec(),
+    })
+}
+
+impl Engine for OpenVinoEngine {
+    fn submit(&mut self, tensor: &[f32]) -> Ticket {
+        match self.workers.as_ref() {
+            Some(workers) => workers.submit(tensor),
+            None => {
+                let started = Instant::now();
+                Ticket::ready((run(&self.model, tensor), started.elapsed()))
+            }
+        }
+    }
+
+    fn pipelined(&self) -> bool {
+        self.workers.is_some()
+    }
+
+    fn concurrency(&self) -> usize {
+        self.threads
+    }
+
+    /// One more than the requests running, so the next frame is ready when one ends.
+    fn default_in_flight(&self) -> usize {
+        self.threads + 1
+    }
+
+    fn stop(&mut self) -> Option<String> {
+        self.workers.take().map(|mut w| {
+            w.stop();
+            format!("{} inference threads stopped", self.threads)
+        })
+    }
+}
+
+/// Compiles (or shares) the model of `model-location` for `device`.
+pub(super) fn start(
+    imp: &RsInfer,
+    settings: &Settings,
+) -> Result<(Info, Box<dyn Engine>), gst::ErrorMessage> {
+    let Some(location) = settings.model_location.clone().filter(|l| !l.is_empty()) else {
+        return Err(gst::error_msg!(
+            gst::ResourceError::NotFound,
+            ("model-location is not set: give the path of a YOLO .onnx model (or an OpenVINO IR .xml)")
+        ));
+    };
+    let options = Options {
+        path: location.into(),
+        device: settings.device.clone(),
+        precision: match settings.precision {
+            Precision::Auto => openvino::Precision::Auto,
+            Precision::F32 => openvino::Precision::F32,
+            Precision::Bf16 => openvino::Precision::Bf16,
+            Precision::F16 => openvino::Precision::F16,
+        },
+        hint: match settings.performance_hint {
+            PerformanceHint::Latency => Hint::Latency,
+            PerformanceHint::Throughput => Hint::Throughput,
+        },
+        streams: 0,
+        threads: settings.threads,
+    };
+    let (model, loaded) = openvino::load_shared(&options).map_err(|e| map_load_error(&e))?;
+    gst::info!(
+        CAT,
+        imp = imp,
+        "{} model {:?}: {}",
+        if loaded { "Compiled" } else { "Sharing" },
+        options.path,
+        model.info.summary()
+    );
+    for w in &model.info.warnings {
+        gst::element_imp_warning!(imp, gst::LibraryError::Init, ("{}", w));
+    }
+    let info = Info {
+        name: format!("'{}'", options.path.display()),
+        model: options
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        signature: model.info.signature.clone(),
+        input_width: model.info.input_width,
+        input_height: model.info.input_height,
+        output_shape: model.info.output_shape.clone(),
+        names_metadata: model.info.names_metadata.clone(),
+        warm_up: model.info.warm_up,
+    };
+    let optimal = model.optimal_requests().max(1);
+    let threads = match settings.max_in_flight as usize {
+        0 => optimal,
+        n => n.min(optimal),
+    };
+    let workers = if settings.max_in_flight == 1 {
+        None
+    } else {
+        let shared = model.clone();
+        let w = Workers::spawn(
+            threads,
+            "rsinfer-openvino",
+            Arc::new(move |t: &[f32]| run(&shared, t)),
+        )
+        .map_err(|e| {
+            gst::error_msg!(
+                gst::LibraryError::Init,
+                ("Cannot start the inference threads: {}", e)
+            )
+        })?;
+        Some(w)
+    };
+    Ok((
+        info,
+        Box::new(OpenVinoEngine {
+            model,
+            workers,
+            threads,
+        }),
+    ))
+}
