@@ -54,7 +54,7 @@ pub(super) fn model(ctx: &mut Ctx, name: &str, s: &Section, element: &Element) -
     };
     let wrong = |ctx: &mut Ctx, f: &Field, message: &str| ctx.error(f.at, &f.path, message);
     match backend.as_str() {
-        "onnx" => {
+        "onnx" | "openvino" => {
             if let (Some(l), Some(_)) = (&location, &server) {
                 wrong(
                     ctx,
@@ -73,7 +73,11 @@ pub(super) fn model(ctx: &mut Ctx, name: &str, s: &Section, element: &Element) -
         }
         _ => {
             if let Some(l) = &location {
-                wrong(ctx, l, "location is for backend \"onnx\" (a local model)");
+                wrong(
+                    ctx,
+                    l,
+                    "location is for backends \"onnx\" and \"openvino\" (a local model)",
+                );
             }
             for required in ["server-url", "model-name"] {
                 if s.get(required).is_none() {
@@ -88,6 +92,25 @@ pub(super) fn model(ctx: &mut Ctx, name: &str, s: &Section, element: &Element) -
     }
 
     let mut labels = labels_file(ctx, s, &props);
+    if let (true, Some(path), Some(f)) = (backend == "openvino", &model_path, &location) {
+        // The names are read from the file itself: compiling the model (and finding the
+        // device) is rsinfer's start.
+        if !path.is_file() {
+            let message = format!("cannot load the model: {} does not exist", path.display());
+            ctx.error(f.at, &f.path, message);
+        } else if labels.is_none() && path.extension().is_some_and(|e| e == "onnx") {
+            match gstrsvision::openvino::metadata::onnx_metadata(path) {
+                Ok(meta) => {
+                    labels = gstrsvision::openvino::metadata::lookup(&meta, "names")
+                        .and_then(yolo::parse_ultralytics_names)
+                }
+                Err(e) => {
+                    let message = format!("cannot load the model: {e}");
+                    ctx.error(f.at, &f.path, message);
+                }
+            }
+        }
+    }
     let local = (backend == "onnx").then_some(model_path).flatten();
     if let (Some(path), Some(f)) = (local, &location) {
         let options = ModelOptions {

@@ -500,3 +500,35 @@ fn documented_defaults_are_the_real_ones() {
     assert_eq!(doc(schema::APP, "stats-interval"), a.stats_interval);
     assert_eq!(doc(schema::APP, "shutdown-timeout"), a.shutdown_timeout);
 }
+
+#[test]
+fn an_openvino_model_takes_its_labels_from_the_file_and_checks_classes() {
+    let dir = temp_dir("openvino");
+    let (_, result) = load_text(
+        &dir,
+        &format!(
+            "[models.m]\nlocation = \"@MODEL@\"\nbackend = \"openvino\"\nprecision = \"bf16\"\n{SRC}"
+        ),
+    );
+    let c = result.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.models["m"].labels[3], "star");
+    assert_eq!(c.models["m"].props.get("precision"), Some("bf16"));
+    let (_, result) = load_text(
+        &dir,
+        &format!(
+            "[models.m]\nlocation = \"@MODEL@\"\nbackend = \"openvino\"\nclasses = \"sta\"\n{SRC}"
+        ),
+    );
+    let errors = result.expect_err("unknown class");
+    assert!(
+        errors.to_string().contains("did you mean `star`"),
+        "{errors}"
+    );
+    let (_, result) = load_text(
+        &dir,
+        &format!("[models.m]\nlocation = \"missing.onnx\"\nbackend = \"openvino\"\n{SRC}"),
+    );
+    let errors = result.expect_err("missing model");
+    assert!(errors.to_string().contains("missing.onnx"), "{errors}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
