@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::{init, python, root, shapes_model, TempDir};
+use common::scenes::{encode, render, score, Truth};
+use common::{init, shapes_model, TempDir};
 use gstrsvision::detection::{self, Detection};
 
 /// The shipped model's operating point (training/README.md), as the demo uses it. The
@@ -17,67 +18,6 @@ const CONF_THRESHOLD: f64 = 0.5;
 
 /// Seeds the training script never uses (it renders with seeds >= 1000000).
 const SEEDS: [(u64, u32, u32, usize); 2] = [(424_242, 640, 480, 60), (424_243, 1280, 720, 30)];
-
-#[derive(Debug, Clone)]
-struct Truth {
-    label: String,
-    x0: f64,
-    y0: f64,
-    x1: f64,
-    y1: f64,
-}
-
-fn render(dir: &std::path::Path, seed: u64, w: u32, h: u32, count: usize) -> Vec<Vec<Truth>> {
-    let status = std::process::Command::new(python())
-        .arg(root().join("training/render.py"))
-        .args([
-            "scenes",
-            "--seed",
-            &seed.to_string(),
-            "--count",
-            &count.to_string(),
-        ])
-        .args(["--width", &w.to_string(), "--height", &h.to_string()])
-        .arg("--out")
-        .arg(dir)
-        .status()
-        .expect("run training/render.py");
-    assert!(status.success(), "render.py failed");
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
-    truth["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            f["objects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| Truth {
-                    label: o["label"].as_str().unwrap().to_string(),
-                    x0: o["x_min"].as_f64().unwrap(),
-                    y0: o["y_min"].as_f64().unwrap(),
-                    x1: o["x_max"].as_f64().unwrap(),
-                    y1: o["y_max"].as_f64().unwrap(),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn encode(dir: &std::path::Path, w: u32, h: u32) -> std::path::PathBuf {
-    let mp4 = dir.join("scenes.mp4");
-    let pipeline = common::launch(&format!(
-        "filesrc location={} blocksize={} ! rawvideoparse format=rgb width={w} height={h} framerate=30/1 \
-         ! videoconvert ! video/x-raw,format=I420 ! x264enc pass=quant quantizer=18 key-int-max=30 ! h264parse ! mp4mux ! filesink location={}",
-        dir.join("frames.rgb").display(),
-        w * h * 3,
-        mp4.display()
-    ));
-    common::run_to_eos(&pipeline, 300);
-    mp4
-}
 
 fn detect(mp4: &std::path::Path, w: u32, h: u32, backend: &str) -> Vec<Vec<Detection>> {
     let pipeline = common::launch(&format!(
@@ -104,39 +44,6 @@ fn detect(mp4: &std::path::Path, w: u32, h: u32, backend: &str) -> Vec<Vec<Detec
     let mut frames = std::mem::take(&mut *frames.lock().unwrap());
     frames.sort_by_key(|(pts, _)| *pts);
     frames.into_iter().map(|(_, d)| d).collect()
-}
-
-fn iou(d: &Detection, t: &Truth) -> f64 {
-    let iw = (d.x_max().min(t.x1) - d.x.max(t.x0)).max(0.0);
-    let ih = (d.y_max().min(t.y1) - d.y.max(t.y0)).max(0.0);
-    let inter = iw * ih;
-    inter / (d.width * d.height + (t.x1 - t.x0) * (t.y1 - t.y0) - inter)
-}
-
-/// Greedy matching by descending confidence: (true positives, detections, truths).
-fn score(dets: &[Vec<Detection>], truth: &[Vec<Truth>]) -> (usize, usize, usize) {
-    let (mut tp, mut nd, mut nt) = (0, 0, 0);
-    for (d, t) in dets.iter().zip(truth) {
-        let mut d: Vec<&Detection> = d.iter().collect();
-        d.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        let mut used = vec![false; t.len()];
-        for det in &d {
-            let best = t
-                .iter()
-                .enumerate()
-                .filter(|(i, tr)| !used[*i] && tr.label == det.label)
-                .map(|(i, tr)| (i, iou(det, tr)))
-                .filter(|(_, v)| *v >= 0.5)
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((i, _)) = best {
-                used[i] = true;
-                tp += 1;
-            }
-        }
-        nd += d.len();
-        nt += t.len();
-    }
-    (tp, nd, nt)
 }
 
 /// Scores and prints one set of results.

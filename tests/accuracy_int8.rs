@@ -11,7 +11,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{init, python, root, shapes_model, TempDir};
+use common::scenes::{encode, iou_det, render, score, Truth};
+use common::{init, root, shapes_model, TempDir};
 use gstrsvision::detection::{self, Detection};
 
 /// The shipped models' operating point (training/README.md). The pipeline runs at the
@@ -33,63 +34,6 @@ const SEEDS: [(u64, u32, u32, usize); 2] = [(424_242, 640, 480, 60), (424_243, 1
 
 fn int8_model() -> PathBuf {
     root().join("models/rsvision-shapes-int8.onnx")
-}
-
-#[derive(Debug, Clone)]
-struct Truth {
-    label: String,
-    x0: f64,
-    y0: f64,
-    x1: f64,
-    y1: f64,
-}
-
-fn render(dir: &Path, seed: u64, w: u32, h: u32, count: usize) -> Vec<Vec<Truth>> {
-    let status = std::process::Command::new(python())
-        .arg(root().join("training/render.py"))
-        .args(["scenes", "--seed", &seed.to_string()])
-        .args(["--count", &count.to_string()])
-        .args(["--width", &w.to_string(), "--height", &h.to_string()])
-        .arg("--out")
-        .arg(dir)
-        .status()
-        .expect("run training/render.py");
-    assert!(status.success(), "render.py failed");
-    let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
-    truth["frames"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            f["objects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|o| Truth {
-                    label: o["label"].as_str().unwrap().to_string(),
-                    x0: o["x_min"].as_f64().unwrap(),
-                    y0: o["y_min"].as_f64().unwrap(),
-                    x1: o["x_max"].as_f64().unwrap(),
-                    y1: o["y_max"].as_f64().unwrap(),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn encode(dir: &Path, w: u32, h: u32) -> PathBuf {
-    let mp4 = dir.join("scenes.mp4");
-    let pipeline = common::launch(&format!(
-        "filesrc location={} blocksize={} ! rawvideoparse format=rgb width={w} height={h} framerate=30/1 \
-         ! videoconvert ! video/x-raw,format=I420 ! x264enc pass=quant quantizer=18 key-int-max=30 \
-         ! h264parse ! mp4mux ! filesink location={}",
-        dir.join("frames.rgb").display(),
-        w * h * 3,
-        mp4.display()
-    ));
-    common::run_to_eos(&pipeline, 300);
-    mp4
 }
 
 /// Runs `model` on every frame of `mp4`: the detections of each frame in order, and the
@@ -128,52 +72,6 @@ fn at_least(frames: &[Vec<Detection>], conf: f64) -> Vec<Vec<Detection>> {
         .iter()
         .map(|f| f.iter().filter(|d| d.confidence >= conf).cloned().collect())
         .collect()
-}
-
-fn iou(ax0: f64, ay0: f64, ax1: f64, ay1: f64, b: &Detection) -> f64 {
-    let iw = (ax1.min(b.x_max()) - ax0.max(b.x)).max(0.0);
-    let ih = (ay1.min(b.y_max()) - ay0.max(b.y)).max(0.0);
-    let inter = iw * ih;
-    let union = (ax1 - ax0) * (ay1 - ay0) + b.width * b.height - inter;
-    if union > 0.0 {
-        inter / union
-    } else {
-        0.0
-    }
-}
-
-fn iou_truth(t: &Truth, d: &Detection) -> f64 {
-    iou(t.x0, t.y0, t.x1, t.y1, d)
-}
-
-fn iou_det(a: &Detection, b: &Detection) -> f64 {
-    iou(a.x, a.y, a.x_max(), a.y_max(), b)
-}
-
-/// Greedy matching by descending confidence: (true positives, detections, truths).
-fn score(dets: &[Vec<Detection>], truth: &[Vec<Truth>]) -> (usize, usize, usize) {
-    let (mut tp, mut nd, mut nt) = (0, 0, 0);
-    for (d, t) in dets.iter().zip(truth) {
-        let mut d: Vec<&Detection> = d.iter().collect();
-        d.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        let mut used = vec![false; t.len()];
-        for det in &d {
-            let best = t
-                .iter()
-                .enumerate()
-                .filter(|(i, tr)| !used[*i] && tr.label == det.label)
-                .map(|(i, tr)| (i, iou_truth(tr, det)))
-                .filter(|(_, v)| *v >= 0.5)
-                .max_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((i, _)) = best {
-                used[i] = true;
-                tp += 1;
-            }
-        }
-        nd += d.len();
-        nt += t.len();
-    }
-    (tp, nd, nt)
 }
 
 /// True if every detection of `a` pairs with its own detection of `b` (same label,

@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod rtsp;
+pub mod scenes;
 
 use std::path::PathBuf;
 use std::sync::Once;
