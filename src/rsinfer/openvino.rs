@@ -128,7 +128,7 @@ pub(super) fn start(
         let shared = model.clone();
         let w = Workers::spawn(
             threads,
-            "rsinfer-openvino",
+            "rsinfer-ov",
             Arc::new(move |t: &[f32]| run(&shared, t)),
         )
         .map_err(|e| {
