@@ -43,6 +43,13 @@
  * (guint64), `detections` (a list of `detection` structures with `label`, `label-id`,
  * `confidence`, `x`, `y`, `width`, `height` in frame pixels).
  *
+ * OpenVINO (`backend=openvino`): the same model files (and OpenVINO IR `.xml`) run by
+ * OpenVINO Runtime in this process, its C library loaded at run time (`OPENVINO_LIB_PATH`,
+ * else where `scripts/setup.sh` copies the PyPI wheel's), on `device` (`CPU`, `GPU`, `NPU`,
+ * `AUTO`) in `precision` (`auto`: bf16 on CPUs with bf16 units) with `performance-hint`
+ * `latency` or `throughput`; one inference thread per request OpenVINO wants in flight.
+ * Pre- and post-processing are the same code as with ONNX Runtime.
+ *
  * Remote inference (`backend=ovms`): the same preprocessed tensor is sent to a KServe v2
  * server (OpenVINO Model Server, NVIDIA Triton, KServe, Seldon MLServer) named by
  * `server-url` (`grpc://host:port` for gRPC, `http://host:port` for REST with the binary
@@ -64,6 +71,7 @@
  * ## Example launch lines
  * ```text
  * gst-launch-1.0 -m filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 post-messages=true ! fakesink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer backend=openvino model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! fakesink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer backend=ovms server-url=grpc://127.0.0.1:9000 model-name=shapes labels-location=models/rsvision-shapes.txt conf-threshold=0.5 ! fakesink
  * ```
  *
