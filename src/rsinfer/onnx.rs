@@ -4,14 +4,13 @@
 //! returns.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use gst::subclass::prelude::*;
 
-use super::engine::{Engine, Info, Output, Ticket};
+use super::engine::{Engine, Info, Output};
 use super::imp::{RsInfer, CAT};
 use super::settings::Settings;
-use super::worker::Workers;
+use super::worker::LocalEngine;
 use super::ExecutionProvider;
 use crate::onnx::{self, LoadError, Model, ModelOptions, Provider};
 
@@ -25,40 +24,11 @@ pub(super) fn map_load_error(e: &LoadError) -> gst::ErrorMessage {
     }
 }
 
-struct OnnxEngine {
-    model: Arc<Model>,
-    /// `None` with `max-in-flight=1`: inference in the streaming thread.
-    workers: Option<Workers>,
-}
-
 fn run(model: &Model, tensor: &[f32]) -> Result<Output, String> {
     model.run(tensor, |shape, data| Output {
         shape: shape.to_vec(),
         data: data.to_vec(),
     })
-}
-
-impl Engine for OnnxEngine {
-    fn submit(&mut self, tensor: &[f32]) -> Ticket {
-        match self.workers.as_ref() {
-            Some(workers) => workers.submit(tensor),
-            None => {
-                let started = Instant::now();
-                Ticket::ready((run(&self.model, tensor), started.elapsed()))
-            }
-        }
-    }
-
-    fn pipelined(&self) -> bool {
-        self.workers.is_some()
-    }
-
-    fn stop(&mut self) -> Option<String> {
-        self.workers.take().map(|mut w| {
-            w.stop();
-            "Inference thread stopped".to_string()
-        })
-    }
 }
 
 /// Loads (or shares) the model of `model-location`.
@@ -114,22 +84,11 @@ pub(super) fn start(
     };
     // One thread: a session runs one inference at a time (its own threads share the work
     // out), so a second would only queue.
-    let workers = if settings.max_in_flight == 1 {
-        None
-    } else {
-        let shared = model.clone();
-        let w = Workers::spawn(
-            1,
-            "rsinfer-onnx",
-            Arc::new(move |t: &[f32]| run(&shared, t)),
-        )
-        .map_err(|e| {
-            gst::error_msg!(
-                gst::LibraryError::Init,
-                ("Cannot start the inference thread: {}", e)
-            )
-        })?;
-        Some(w)
-    };
-    Ok((info, Box::new(OnnxEngine { model, workers })))
+    let engine = LocalEngine::start(
+        Arc::new(move |t: &[f32]| run(&model, t)),
+        1,
+        "rsinfer-onnx",
+        settings.max_in_flight,
+    )?;
+    Ok((info, Box::new(engine)))
 }

@@ -6,62 +6,22 @@
 //! keep every stream busy.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use gst::subclass::prelude::*;
 
-use super::engine::{Engine, Info, Output, Ticket};
+use super::engine::{Engine, Info, Output};
 use super::imp::{RsInfer, CAT};
 use super::onnx::map_load_error;
 use super::settings::Settings;
-use super::worker::Workers;
+use super::worker::LocalEngine;
 use super::{PerformanceHint, Precision};
 use crate::openvino::{self, Hint, Model, Options};
-
-struct OpenVinoEngine {
-    model: Arc<Model>,
-    /// `None` with `max-in-flight=1`: inference in the streaming thread.
-    workers: Option<Workers>,
-    threads: usize,
-}
 
 fn run(model: &Model, tensor: &[f32]) -> Result<Output, String> {
     model.run(tensor, |shape, data| Output {
         shape: shape.to_vec(),
         data: data.to_vec(),
     })
-}
-
-impl Engine for OpenVinoEngine {
-    fn submit(&mut self, tensor: &[f32]) -> Ticket {
-        match self.workers.as_ref() {
-            Some(workers) => workers.submit(tensor),
-            None => {
-                let started = Instant::now();
-                Ticket::ready((run(&self.model, tensor), started.elapsed()))
-            }
-        }
-    }
-
-    fn pipelined(&self) -> bool {
-        self.workers.is_some()
-    }
-
-    fn concurrency(&self) -> usize {
-        self.threads
-    }
-
-    /// One more than the requests running, so the next frame is ready when one ends.
-    fn default_in_flight(&self) -> usize {
-        self.threads + 1
-    }
-
-    fn stop(&mut self) -> Option<String> {
-        self.workers.take().map(|mut w| {
-            w.stop();
-            format!("{} inference threads stopped", self.threads)
-        })
-    }
 }
 
 /// Compiles (or shares) the model of `model-location` for `device`.
@@ -122,29 +82,11 @@ pub(super) fn start(
         0 => optimal,
         n => n.min(optimal),
     };
-    let workers = if settings.max_in_flight == 1 {
-        None
-    } else {
-        let shared = model.clone();
-        let w = Workers::spawn(
-            threads,
-            "rsinfer-ov",
-            Arc::new(move |t: &[f32]| run(&shared, t)),
-        )
-        .map_err(|e| {
-            gst::error_msg!(
-                gst::LibraryError::Init,
-                ("Cannot start the inference threads: {}", e)
-            )
-        })?;
-        Some(w)
-    };
-    Ok((
-        info,
-        Box::new(OpenVinoEngine {
-            model,
-            workers,
-            threads,
-        }),
-    ))
+    let engine = LocalEngine::start(
+        Arc::new(move |t: &[f32]| run(&model, t)),
+        threads,
+        "rsinfer-ov",
+        settings.max_in_flight,
+    )?;
+    Ok((info, Box::new(engine)))
 }

@@ -9,7 +9,7 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::engine::{Output, Reply, Ticket};
+use super::engine::{Engine, Output, Reply, Ticket};
 
 /// Runs the model on one input tensor.
 pub(super) type RunFn = dyn Fn(&[f32]) -> Result<Output, String> + Send + Sync;
@@ -103,6 +103,72 @@ impl Workers {
 impl Drop for Workers {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// A backend in this process (ONNX Runtime, OpenVINO): `threads` inference threads, or
+/// inference in the streaming thread with `max-in-flight=1` at start.
+pub(super) struct LocalEngine {
+    run: Arc<RunFn>,
+    workers: Option<Workers>,
+    threads: usize,
+}
+
+impl LocalEngine {
+    pub(super) fn start(
+        run: Arc<RunFn>,
+        threads: usize,
+        name: &str,
+        max_in_flight: u32,
+    ) -> Result<LocalEngine, gst::ErrorMessage> {
+        let workers = if max_in_flight == 1 {
+            None
+        } else {
+            let w = Workers::spawn(threads, name, run.clone()).map_err(|e| {
+                gst::error_msg!(
+                    gst::LibraryError::Init,
+                    ("Cannot start the inference threads: {}", e)
+                )
+            })?;
+            Some(w)
+        };
+        Ok(LocalEngine {
+            run,
+            workers,
+            threads: threads.max(1),
+        })
+    }
+}
+
+impl Engine for LocalEngine {
+    fn submit(&mut self, tensor: &[f32]) -> Ticket {
+        match self.workers.as_ref() {
+            Some(workers) => workers.submit(tensor),
+            None => {
+                let started = Instant::now();
+                Ticket::ready(((self.run)(tensor), started.elapsed()))
+            }
+        }
+    }
+
+    fn pipelined(&self) -> bool {
+        self.workers.is_some()
+    }
+
+    fn concurrency(&self) -> usize {
+        self.threads
+    }
+
+    /// One more than the inferences running, so the next frame is ready when one ends.
+    fn default_in_flight(&self) -> usize {
+        self.threads + 1
+    }
+
+    fn stop(&mut self) -> Option<String> {
+        self.workers.take().map(|mut w| {
+            w.stop();
+            format!("{} inference threads stopped", self.threads)
+        })
     }
 }
 
