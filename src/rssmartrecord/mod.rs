@@ -13,6 +13,8 @@ use gst::prelude::*;
 
 mod commands;
 mod done;
+#[macro_use]
+mod recording;
 mod imp;
 mod settings;
 mod writer;
