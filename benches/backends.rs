@@ -456,10 +456,24 @@ fn seed(model: &str, video: &Path, out: &Path) -> Result<(f64, u64), String> {
 
 // ---------------------------------------------------------------------------------------
 
+/// Bare runs/s: ONNX Runtime (one session, one caller; a session per core, a caller each),
+/// OpenVINO latency (one caller) and throughput (two callers).
+#[derive(Clone, Copy)]
+struct Bare {
+    o: f64,
+    ot: f64,
+    l: Option<f64>,
+    t: Option<f64>,
+}
+
 /// A backend as rsinfer's properties select it: label, properties.
 struct Backend(&'static str, &'static str);
 
 const ONNX: Backend = Backend("onnx", "backend=onnx");
+const ONNX_THROUGHPUT: Backend = Backend(
+    "onnx throughput",
+    "backend=onnx performance-hint=throughput",
+);
 const OV: Backend = Backend("openvino", "backend=openvino");
 const OV_THROUGHPUT: Backend = Backend(
     "openvino throughput",
@@ -563,10 +577,19 @@ fn main() {
             path: model.into(),
             threads: 0,
             provider: Provider::Cpu,
+            sessions: 1,
         };
         let ort = onnx::load_shared(&options)
             .expect("ONNX Runtime loads the model")
             .0;
+        // performance-hint=throughput: one single-threaded session per core.
+        let ort_thr = onnx::load_shared(&ModelOptions {
+            threads: 1,
+            sessions: onnx::throughput_sessions(),
+            ..options.clone()
+        })
+        .expect("ONNX Runtime loads the model")
+        .0;
         label_new_threads("ONNX Runtime pool");
         let ov = |hint: Hint| {
             let options = Options {
@@ -593,19 +616,25 @@ fn main() {
         let bare_all = |calls: usize| {
             let ort_run = || ort.run(&tensor, |_, d| d.len()).map(drop).unwrap();
             let o = bare(&ort_run, calls, 1);
+            let thr_run = || ort_thr.run(&tensor, |_, d| d.len()).map(drop).unwrap();
+            let ot = bare(&thr_run, calls, ort_thr.sessions());
             let (l, t) = (ov_rate(&ov_lat, calls, 1), ov_rate(&ov_thr, calls, 2));
             println!(
-                "bare: onnx {o:.1} runs/s | openvino latency {} | openvino throughput x2 {}",
+                "bare: onnx {o:.1} runs/s | onnx throughput x{} {ot:.1} | openvino latency {} | \
+                 openvino throughput x2 {}",
+                ort_thr.sessions(),
                 fmt(l),
                 fmt(t)
             );
-            (o, l, t)
+            Bare { o, ot, l, t }
         };
         let mut bare_rates = part("bare").then(|| bare_all(frames));
         // OpenVINO may add pool threads for the concurrent callers.
         label_new_threads("OpenVINO pool");
 
-        let backends: Vec<&Backend> = [&ONNX, &OV][..if ov_lat.is_some() { 2 } else { 1 }].to_vec();
+        let backends: Vec<&Backend> = [&ONNX, &ONNX_THROUGHPUT, &OV, &OV_THROUGHPUT]
+            [..if ov_lat.is_some() { 4 } else { 2 }]
+            .to_vec();
         let single_run = |b: &Backend, one: bool| {
             let props = b.props(one);
             let d = format!(
@@ -634,14 +663,19 @@ fn main() {
             if let Some(before) = bare_rates {
                 let after = bare_all(frames / 2);
                 let avg = |a: Option<f64>, b: Option<f64>| Some((a? + b?) / 2.0);
-                let o = (before.0 + after.0) / 2.0;
-                bare_rates = Some((o, avg(before.1, after.1), avg(before.2, after.2)));
+                bare_rates = Some(Bare {
+                    o: (before.o + after.o) / 2.0,
+                    ot: (before.ot + after.ot) / 2.0,
+                    l: avg(before.l, after.l),
+                    t: avg(before.t, after.t),
+                });
             }
         }
-        if let Some((o, l, t)) = bare_rates {
+        if let Some(Bare { o, ot, l, t }) = bare_rates {
             note!(
-                "bare runs/s: onnx {o:.1} | openvino latency {} ({:.2}x onnx, precision {}) | \
-                 openvino throughput, 2 callers {}",
+                "bare runs/s: onnx {o:.1} | onnx throughput, {} callers {ot:.1} | openvino \
+                 latency {} ({:.2}x onnx, precision {}) | openvino throughput, 2 callers {}",
+                ort_thr.sessions(),
                 fmt(l),
                 l.unwrap_or(0.0) / o,
                 ov_lat
@@ -653,14 +687,16 @@ fn main() {
         }
         if part("pipeline") {
             let bare_of = |b: &Backend| match b.0 {
-                "onnx" => bare_rates.map(|b| b.0),
-                _ => bare_rates.and_then(|b| b.1),
+                "onnx" => bare_rates.map(|b| b.o),
+                "onnx throughput" => bare_rates.map(|b| b.ot),
+                "openvino" => bare_rates.and_then(|b| b.l),
+                _ => bare_rates.and_then(|b| b.t),
             };
             for b in &backends {
                 for one in [false, true] {
                     let fps = pipe.get(&(b.0, one)).copied();
                     note!(
-                        "pipeline {:<8} max-in-flight={}: {:>6} fps, / bare {}",
+                        "pipeline {:<19} max-in-flight={}: {:>6} fps, / bare {}",
                         b.0,
                         ["auto", "1   "][one as usize],
                         fmt(fps),
@@ -670,8 +706,11 @@ fn main() {
             }
             let auto = |label| pipe.get(&(label, false)).copied();
             note!(
-                "pipeline openvino / onnx (max-in-flight auto): {}",
-                ratio(auto("openvino"), auto("onnx"), Some(2.0))
+                "pipeline openvino / onnx (max-in-flight auto): {}; onnx throughput / onnx {}; \
+                 openvino throughput / onnx {}",
+                ratio(auto("openvino"), auto("onnx"), Some(2.0)),
+                ratio(auto("onnx throughput"), auto("onnx"), None),
+                ratio(auto("openvino throughput"), auto("onnx"), Some(2.0))
             );
         }
 
@@ -690,10 +729,7 @@ fn main() {
         }
 
         if part("streams") {
-            let sb = backends
-                .iter()
-                .copied()
-                .chain(ov_thr.as_ref().map(|_| &OV_THROUGHPUT));
+            let sb = backends.iter().copied();
             note!("streams (aggregate frames/s | inferences/s, {stream_seconds} s per cell):");
             for b in sb.collect::<Vec<_>>() {
                 for interval in [1u32, 3] {
@@ -722,6 +758,7 @@ fn main() {
         }
 
         if part("job") {
+            let mut job_cpu = Vec::new();
             let out = tmp.join(format!("seed_{name}.mp4"));
             let seed_fps = ok("seed_style.py", seed(model, &short, &out)).map(|(fps, n)| {
                 println!("seed_style.py: {fps:.1} fps ({n} frames)");
@@ -729,27 +766,35 @@ fn main() {
             });
             note!("job: seed_style.py {} fps", fmt(seed_fps));
             for b in &backends {
-                let target = match (b.0, ih <= 320) {
-                    ("onnx", true) => 1.5,
-                    ("onnx", false) => 1.3,
+                let target = match (b.0.starts_with("onnx"), ih <= 320) {
+                    (true, true) => 1.5,
+                    (true, false) => 1.3,
                     _ => 2.5,
                 };
                 for one in [false, true] {
                     let props = b.props(one);
                     let out = tmp.join(format!("job_{name}_{}_{one}.mp4", b.0));
-                    let fps = ok(&props, job(&short, model, &props, &out)).map(|r| {
+                    let run = ok(&props, job(&short, model, &props, &out));
+                    let fps = run.as_ref().map(|r| {
                         let fps = r.frames as f64 / r.wall;
                         println!("job {props}: {}", r.describe(fps));
                         fps
                     });
+                    if let (Some(r), false, true) = (&run, one, part("threads")) {
+                        job_cpu.push(cpu_lines(&format!("job {}", b.0), r.wall, &r.cpu));
+                    }
                     summary.push(format!(
-                        "job {:<8} max-in-flight={}: {:>6} fps, / seed {}",
+                        "job {:<19} max-in-flight={}: {:>6} fps, / seed {}",
                         b.0,
                         ["auto", "1   "][one as usize],
                         fmt(fps),
                         ratio(fps, seed_fps, (!one).then_some(target))
                     ));
                 }
+            }
+            if !job_cpu.is_empty() {
+                summary.push("CPU by thread, the whole job, max-in-flight auto:".into());
+                summary.extend(job_cpu);
             }
         }
     }

@@ -282,6 +282,7 @@ fn main() {
         path: model_path.clone(),
         threads,
         provider: Provider::Cpu,
+        sessions: 1,
     };
     let (model, _) = onnx::load_shared(&options).expect("model loads");
     let (iw, ih) = (model.info.input_width, model.info.input_height);

@@ -81,6 +81,7 @@ fn reference(tensor: &[f32]) -> (Vec<i64>, Vec<f32>) {
         path: common::shapes_model(),
         threads: 0,
         provider: onnx::Provider::Cpu,
+        sessions: 1,
     })
     .unwrap_or_else(|e| panic!("ONNX Runtime reference: {e} (run scripts/setup.sh)"));
     model.run(tensor, |s, d| (s.to_vec(), d.to_vec())).unwrap()

@@ -235,3 +235,39 @@ fn a_live_source_is_not_held_for_a_frame_interval() {
         "median hold {median:?}: {held:?}"
     );
 }
+
+#[test]
+fn onnx_throughput_runs_a_session_per_core_and_keeps_the_order() {
+    init();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let expected = reference(16, 1);
+    let element = gst::ElementFactory::make("rsinfer")
+        .property("model-location", data("const_v8.onnx"))
+        .property_from_str("performance-hint", "throughput")
+        .build()
+        .unwrap();
+    let mut h = gst_check::Harness::with_element(&element, Some("sink"), Some("src"));
+    h.set_src_caps_str("video/x-raw,format=RGB,width=320,height=240,framerate=30/1");
+    for n in 0..16 {
+        assert_eq!(h.push(frame(n)), Ok(gst::FlowSuccess::Ok));
+        // The automatic window: the inferences that run at once (one per core) + 1.
+        let held = n + 1 - h.buffers_received() as u64;
+        assert!(held <= cores + 1, "{held} frames held on {cores} cores");
+    }
+    assert!(h.push_event(gst::event::Eos::new()));
+    let got: Vec<_> = (0..16).map(|_| summary(&h.pull().unwrap())).collect();
+    assert_eq!(
+        got, expected,
+        "throughput frames as the streaming thread gives them"
+    );
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|c| c.trim().to_string())
+        .filter(|c| c.starts_with("rsinfer-onnx-"))
+        .collect();
+    assert!(
+        cores == 1 || threads.len() as u64 >= cores,
+        "one inference thread per core: {threads:?}"
+    );
+}

@@ -425,6 +425,7 @@ fn rtsp_slow_model_stays_near_live() {
         path: model.clone(),
         threads: 1,
         provider: gstrsvision::onnx::Provider::Cpu,
+        sessions: 1,
     })
     .expect("benchmark model loads");
     let tensor = vec![0.5f32; 3 * shared.info.input_width * shared.info.input_height];

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use ort::environment::Environment;
@@ -133,8 +133,29 @@ pub fn runtime() -> Result<&'static Environment, LoadError> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ModelOptions {
     pub path: PathBuf,
+    /// Intra-op threads of each session (0 = ONNX Runtime's default: one per core).
     pub threads: u32,
     pub provider: Provider,
+    /// Sessions that run at once (0 or 1 = one): each holds its own copy of the weights
+    /// and runs one inference at a time, so `sessions` callers run in parallel.
+    pub sessions: u32,
+}
+
+impl ModelOptions {
+    /// A single session with `threads` intra-op threads.
+    pub fn new(path: impl Into<PathBuf>, threads: u32, provider: Provider) -> ModelOptions {
+        ModelOptions {
+            path: path.into(),
+            threads,
+            provider,
+            sessions: 1,
+        }
+    }
+}
+
+/// Sessions of `performance-hint=throughput`: one per core this process may use.
+pub fn throughput_sessions() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
 /// What the element needs to know about a loaded model.
@@ -158,11 +179,12 @@ pub struct ModelInfo {
     pub warm_up: Duration,
 }
 
-/// A loaded model. `run` serialises callers: ONNX Runtime's `Run` on one session is not
-/// safe to call concurrently (see ort's `Session::run`), and one session keeps one copy of
-/// the weights however many elements use it.
+/// A loaded model: a pool of `options.sessions` sessions (ort's `Session::run` takes the
+/// session exclusively). `run` takes a free one, so that many callers run at once; the
+/// pool is shared however many elements use the model.
 pub struct Model {
-    session: Mutex<Session>,
+    pool: Mutex<Vec<Session>>,
+    returned: Condvar,
     pub info: ModelInfo,
     pub options: ModelOptions,
 }
@@ -445,8 +467,28 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
         .is_some();
     let warm_up = if second { started.elapsed() } else { first };
 
+    // The other sessions of the pool, as the first one was made (same provider).
+    let mut pool = vec![session];
+    for _ in 1..options.sessions.max(1) {
+        let mut extra = builder(env, options)
+            .and_then(|b| match used {
+                Provider::Cpu => Ok(b),
+                p => with_provider(b, p),
+            })
+            .and_then(|mut b| b.commit_from_file(&options.path).map_err(|e| e.to_string()))
+            .map_err(corrupt)?;
+        let input =
+            TensorRef::from_array_view(([1usize, 3, input_height, input_width], &zeros[..]))
+                .map_err(|e| corrupt(e.to_string()))?;
+        extra
+            .run(ort::inputs![input_name.as_str() => input])
+            .map_err(|e| corrupt(e.to_string()))?;
+        pool.push(extra);
+    }
+
     Ok(Model {
-        session: Mutex::new(session),
+        pool: Mutex::new(pool),
+        returned: Condvar::new(),
         info: ModelInfo {
             input_name,
             input_width,
@@ -486,7 +528,11 @@ impl Model {
             tensor,
         ))
         .map_err(|e| e.to_string())?;
-        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lease = self.take();
+        let session = lease
+            .0
+            .as_mut()
+            .expect("a lease holds its session until dropped");
         let outputs = session
             .run(ort::inputs![self.info.input_name.as_str() => input])
             .map_err(|e| e.to_string())?;
@@ -494,6 +540,35 @@ impl Model {
             .try_extract_tensor::<f32>()
             .map_err(|e| e.to_string())?;
         Ok(f(shape, data))
+    }
+
+    /// Sessions in the pool (how many inferences run at once).
+    pub fn sessions(&self) -> usize {
+        self.options.sessions.max(1) as usize
+    }
+
+    /// A free session, waiting for one when all are running.
+    fn take(&self) -> Lease<'_> {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = pool.pop() {
+                return Lease(Some(s), self);
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// A session taken from the pool; dropping it puts it back (also on an early return).
+struct Lease<'a>(Option<Session>, &'a Model);
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            let model = self.1;
+            model.pool.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+            model.returned.notify_one();
+        }
     }
 }
 

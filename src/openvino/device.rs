@@ -75,9 +75,8 @@ pub(super) fn configure(
     device: &str,
     options: &Options,
 ) -> Result<Vec<String>, LoadError> {
-    let properties = options.properties();
     let Some((virtual_device, listed)) = split_virtual(device) else {
-        for (key, value) in &properties {
+        for (key, value) in &options.properties_for(device) {
             set(core, device, key, value).map_err(|e| {
                 unavailable(core, device, &e).unwrap_or_else(|| {
                     LoadError::Runtime(format!(
@@ -103,7 +102,7 @@ pub(super) fn configure(
     };
     let mut warnings = Vec::new();
     for target in &targets {
-        for (key, value) in &properties {
+        for (key, value) in &options.properties_for(target) {
             if let Err(e) = set(core, target, key, value) {
                 warnings.push(format!(
                     "{target} behind {device} does not take {key}={value}: {e}"

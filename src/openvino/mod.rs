@@ -141,6 +141,10 @@ pub struct Options {
     pub streams: u32,
     /// `INFERENCE_NUM_THREADS`; 0 lets OpenVINO decide.
     pub threads: u32,
+    /// `ENABLE_CPU_PINNING` on the CPU device. Off by default: pinned inference threads
+    /// cannot move to the core a decoder or encoder leaves idle, and in a pipeline they
+    /// share the cores with them.
+    pub cpu_pinning: bool,
 }
 
 impl Default for Options {
@@ -152,6 +156,7 @@ impl Default for Options {
             hint: Hint::default(),
             streams: 0,
             threads: 0,
+            cpu_pinning: false,
         }
     }
 }
@@ -163,6 +168,17 @@ impl Options {
             path: path.into(),
             ..Options::default()
         }
+    }
+
+    /// The properties these options set on the hardware device `device` before compiling,
+    /// in order.
+    pub(crate) fn properties_for(&self, device: &str) -> Vec<(&'static str, String)> {
+        let mut v = self.properties();
+        if device == "CPU" {
+            let pin = if self.cpu_pinning { "YES" } else { "NO" };
+            v.push(("ENABLE_CPU_PINNING", pin.to_string()));
+        }
+        v
     }
 
     /// The device properties these options set before compiling, in order.

@@ -50,6 +50,7 @@ pub(super) fn start(
         },
         streams: 0,
         threads: settings.threads,
+        cpu_pinning: false,
     };
     let (model, loaded) = openvino::load_shared(&options).map_err(|e| map_load_error(&e))?;
     gst::info!(

@@ -234,7 +234,7 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                 .build(),
             glib::ParamSpecEnum::builder_with_default("performance-hint", DEFAULT_PERFORMANCE_HINT)
                 .nick("Performance hint")
-                .blurb("backend=openvino: latency (one stream, every core on each frame) or throughput (several streams: use with several frames in flight or elements sharing the model)")
+                .blurb("backend=onnx and backend=openvino: latency (every core on each frame) or throughput (one single-threaded inference per core, several frames at once: more frames per second from the same cores)")
                 .mutable_ready()
                 .build(),
         ]

@@ -125,6 +125,7 @@ pub(super) fn model(ctx: &mut Ctx, name: &str, s: &Section, element: &Element) -
                 Some("openvino") => Provider::OpenVino,
                 _ => Provider::Cpu,
             },
+            sessions: 1,
         };
         match onnx::load_shared(&options) {
             Ok((loaded, _)) => {
