@@ -82,9 +82,10 @@ fn frames_leave_in_order_with_their_own_detections() {
         ]);
         for n in 0..12 {
             assert_eq!(h.push(frame(n)), Ok(gst::FlowSuccess::Ok));
-            // At most the window's frames are held.
+            // At most the window's inferences are held, with the skipped frames between
+            // them (they wait behind the inference before them to leave in order).
             let held = n + 1 - h.buffers_received() as u64;
-            let max = if in_flight == 0 { 2 } else { in_flight as u64 };
+            let max = if in_flight == 0 { 2 } else { in_flight as u64 } * interval as u64;
             assert!(
                 held <= max,
                 "{held} frames held with max-in-flight={in_flight}"
