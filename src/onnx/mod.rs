@@ -141,18 +141,6 @@ pub struct ModelOptions {
     pub sessions: u32,
 }
 
-impl ModelOptions {
-    /// A single session with `threads` intra-op threads.
-    pub fn new(path: impl Into<PathBuf>, threads: u32, provider: Provider) -> ModelOptions {
-        ModelOptions {
-            path: path.into(),
-            threads,
-            provider,
-            sessions: 1,
-        }
-    }
-}
-
 /// Sessions of `performance-hint=throughput`: one per core this process may use.
 pub fn throughput_sessions() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)

@@ -251,6 +251,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cpu_threads_are_unpinned_unless_asked_and_only_on_the_cpu() {
+        let o = Options::new("m.onnx");
+        let pin = |o: &Options, d: &str| {
+            o.properties_for(d)
+                .into_iter()
+                .find(|(k, _)| *k == "ENABLE_CPU_PINNING")
+                .map(|(_, v)| v)
+        };
+        assert_eq!(pin(&o, "CPU").as_deref(), Some("NO"));
+        assert_eq!(pin(&o, "GPU"), None);
+        let pinned = Options {
+            cpu_pinning: true,
+            ..o
+        };
+        assert_eq!(pin(&pinned, "CPU").as_deref(), Some("YES"));
+    }
+
+    #[test]
     fn precision_and_hint_parse() {
         assert_eq!("auto".parse(), Ok(Precision::Auto));
         assert_eq!("F32".parse(), Ok(Precision::F32));
