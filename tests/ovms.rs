@@ -316,11 +316,13 @@ fn outage(url_of: fn(&KserveServer) -> String, how: Outage) {
     assert!(w.is_empty(), "{w:?}");
     assert!(count(t0, true) > 20, "detections before the outage");
 
+    // Taken before the outage begins: `kill` waits for the process, and frames that fail
+    // meanwhile arrive before it returns.
+    let t1 = Instant::now();
     match how {
         Outage::Crash => server.kill(),
         Outage::Freeze => server.freeze(true),
     }
-    let t1 = Instant::now();
     let (w, _) = wait(Duration::from_secs(3));
     assert_eq!(w.len(), 1, "one warning per outage: {w:?}");
     assert!(w[0].contains("failed"), "{w:?}");
@@ -341,9 +343,13 @@ fn outage(url_of: fn(&KserveServer) -> String, how: Outage) {
             during.iter().map(|d| d.1).collect::<Vec<_>>()
         );
         let before: Vec<_> = seen.reasons.iter().filter(|(t, _)| *t < t1).collect();
-        assert!(before
-            .iter()
-            .all(|(_, r)| *r == detection::Inference::Inferred));
+        assert!(
+            before
+                .iter()
+                .all(|(_, r)| *r == detection::Inference::Inferred),
+            "{:?}",
+            before.iter().map(|d| d.1).collect::<Vec<_>>()
+        );
     }
 
     match how {
