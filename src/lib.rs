@@ -4,7 +4,8 @@
 //! The plugin `rsvision` registers `rsinfer`, `rstracker`, `rsoverlay`, `rsmsgbroker` and
 //! `rssmartrecord`.
 //! Shared code lives in modules named for what it is: [`detection`] (the metadata contract),
-//! [`preprocess`] (frame to tensor), [`yolo`] (output decoding and NMS), [`onnx`] (ONNX
+//! [`preprocess`] (frame to tensor, object crops), [`yolo`] (output decoding and NMS),
+//! [`classify`] (classification outputs and the per-track result vote), [`onnx`] (ONNX
 //! Runtime loading and session sharing), [`openvino`] (OpenVINO Runtime loading, compiled
 //! model sharing and concurrent inference), [`kserve`] (KServe v2 client), [`draw`] (drawing
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
@@ -14,6 +15,7 @@
 
 use gst::glib;
 
+pub mod classify;
 pub mod detection;
 pub mod draw;
 pub mod kafka;

@@ -8,6 +8,8 @@
 //! resampled horizontally once, then rows are blended vertically. Lookup tables are built
 //! once per caps; a frame allocates nothing.
 
+pub mod crop;
+
 /// Pixel formats the converter reads (the input formats of rsinfer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PixelFormat {
