@@ -11,11 +11,17 @@ and the frame border are taken into account), in pixels, with x_max/y_max
 being exclusive pixel edges (x_max = last visible column + 1).
 
 CLI:
-  render.py scenes --seed S --count N --width W --height H --out DIR
+  render.py scenes --seed S --count N --width W --height H --out DIR [--palette]
       -> DIR/frames.rgb (N raw RGB24 frames) and DIR/truth.json
   render.py video --seed S --frames N --width W --height H --fps F \
-                  --out FILE.rgb [--truth FILE.json]
+                  --out FILE.rgb [--truth FILE.json] [--palette]
       -> one continuous scene, shapes bounce around (and off each other)
+
+--palette (and palette=True in the importable functions): every shape is
+painted one of the named colours of PALETTE (with a small jitter) instead of
+a random colour, and each truth object gets a `colour` field (the name), for
+the colour classifier (train_colours.py).  Without it the output is the same,
+byte for byte, as before the palette mode existed.
 
 Everything is deterministic given the seed (scene i of `scenes` only depends
 on (seed, i), not on the count).
@@ -39,6 +45,25 @@ MIN_VISIBLE = 0.75
 # (32..200 px in a 640x480 frame, i.e. 16..100 px in the 320x320 model input)
 SIZE_MIN_FRAC = 32.0 / 640.0
 SIZE_MAX_FRAC = 200.0 / 640.0
+
+# Palette mode: named colours far apart in hue (22-81 degrees between
+# neighbours, orange-yellow the closest) or in lightness (white, black), so a
+# small classifier tells them apart under shading, chroma subsampling and
+# blur.  Order = class ids of the colour classifier (train_colours.py).
+PALETTE = [
+    ("red", (215, 35, 35)),
+    ("orange", (245, 135, 20)),
+    ("yellow", (240, 215, 35)),
+    ("green", (40, 165, 60)),
+    ("cyan", (35, 195, 215)),
+    ("blue", (35, 70, 210)),
+    ("purple", (145, 55, 195)),
+    ("white", (240, 240, 240)),
+    ("black", (25, 25, 25)),
+]
+COLOURS = [name for name, _ in PALETTE]
+# Per-channel jitter of a palette colour (uniform, +-)
+PALETTE_JITTER = 12.0
 
 
 # --------------------------------------------------------------------------
@@ -203,11 +228,13 @@ def render_background(rng, w, h):
 class Obj:
     """A placed shape: alpha patch at integer top-left (x0, y0)."""
 
-    def __init__(self, label_id, alpha, x0, y0, colour):
+    def __init__(self, label_id, alpha, x0, y0, colour, colour_name=None):
         self.label_id = label_id
         self.alpha = alpha
         self.x0, self.y0 = x0, y0
         self.colour = colour
+        # palette mode: the PALETTE name (written to the truth); None otherwise
+        self.colour_name = colour_name
         self.full_area = float(alpha.sum())
 
     @property
@@ -219,13 +246,17 @@ class Obj:
         return self.y0 + self.alpha.shape[0]
 
 
-def _object_colour(rng, bg, obj_alpha, x0, y0):
-    """Random colour that contrasts with the background under the object."""
+def _background_mean(bg, obj_alpha, x0, y0):
     h, w = bg.shape[:2]
     ys, ye = max(0, y0), min(h, y0 + obj_alpha.shape[0])
     xs, xe = max(0, x0), min(w, x0 + obj_alpha.shape[1])
     region = bg[ys:ye, xs:xe].reshape(-1, 3)
-    mean = region.mean(axis=0) if len(region) else np.full(3, 128, np.float32)
+    return region.mean(axis=0) if len(region) else np.full(3, 128, np.float32)
+
+
+def _object_colour(rng, bg, obj_alpha, x0, y0):
+    """Random colour that contrasts with the background under the object."""
+    mean = _background_mean(bg, obj_alpha, x0, y0)
     best, best_d = None, -1.0
     for _ in range(12):
         col = rng.uniform(0, 255, size=3).astype(np.float32)
@@ -236,6 +267,27 @@ def _object_colour(rng, bg, obj_alpha, x0, y0):
             return col
         if score > best_d:
             best, best_d = col, score
+    return best
+
+
+def _palette_colour(rng, bg, obj_alpha, x0, y0):
+    """Palette mode: (colour, name) of a random PALETTE entry, jittered, that
+    contrasts with the background under the object (same rule as
+    _object_colour: up to 12 draws, else the most contrasted one)."""
+    mean = _background_mean(bg, obj_alpha, x0, y0)
+    best, best_d = None, -1.0
+    for _ in range(12):
+        k = int(rng.integers(0, len(PALETTE)))
+        base = np.asarray(PALETTE[k][1], np.float32)
+        col = np.clip(base + rng.uniform(-PALETTE_JITTER, PALETTE_JITTER, size=3),
+                      0, 255).astype(np.float32)
+        dist = float(np.linalg.norm(col - mean))
+        luma = abs(float(np.dot(col - mean, [0.299, 0.587, 0.114])))
+        score = dist + luma
+        if dist > 110 and luma > 35:
+            return col, PALETTE[k][0]
+        if score > best_d:
+            best, best_d = (col, PALETTE[k][0]), score
     return best
 
 
@@ -295,13 +347,18 @@ def truth_of(objs, w, h):
         box = _box_of(vis, xs, ys)
         if box is None:
             continue
-        out.append({"label": LABELS[o.label_id], "label_id": o.label_id,
-                    "x_min": box[0], "y_min": box[1], "x_max": box[2], "y_max": box[3]})
+        t = {"label": LABELS[o.label_id], "label_id": o.label_id,
+             "x_min": box[0], "y_min": box[1], "x_max": box[2], "y_max": box[3]}
+        if o.colour_name is not None:
+            t["colour"] = o.colour_name
+        out.append(t)
     return out
 
 
-def render_scene(rng, w, h, max_objects=8):
-    """Render one independent scene. Returns (uint8 HxWx3 array, objects)."""
+def render_scene(rng, w, h, max_objects=8, palette=False):
+    """Render one independent scene. Returns (uint8 HxWx3 array, objects).
+
+    palette: colours from PALETTE, named in the truth (`colour`)."""
     bg = render_background(rng, w, h)
     n = int(rng.integers(1, max_objects + 1))
     long_side = max(w, h)
@@ -327,7 +384,10 @@ def render_scene(rng, w, h, max_objects=8):
                     ok = False
                     break
             if ok:
-                cand.colour = _object_colour(rng, bg, alpha, x0, y0)
+                if palette:
+                    cand.colour, cand.colour_name = _palette_colour(rng, bg, alpha, x0, y0)
+                else:
+                    cand.colour = _object_colour(rng, bg, alpha, x0, y0)
                 objs.append(cand)
                 break
     img = composite(bg, objs, rng)
@@ -337,22 +397,22 @@ def render_scene(rng, w, h, max_objects=8):
     return img, truth_of(objs, w, h)
 
 
-def scene(seed, index, w, h):
+def scene(seed, index, w, h, palette=False):
     """Scene `index` of the stream for `seed` (independent of count)."""
     rng = np.random.default_rng([int(seed), int(index), 0x5EED])
-    return render_scene(rng, w, h)
+    return render_scene(rng, w, h, palette=palette)
 
 
 # --------------------------------------------------------------------------
 # Video: bouncing shapes
 # --------------------------------------------------------------------------
 
-def render_video(seed, frames, w, h, fps, n_objects=None):
+def render_video(seed, frames, w, h, fps, n_objects=None, palette=False):
     """Generator yielding (uint8 frame, objects) for a smooth bouncing scene.
 
     Shapes stay fully inside the frame and bounce off the borders and off
     each other (treated as discs), so there is no occlusion: every object is
-    always fully visible.
+    always fully visible.  palette: colours from PALETTE, named in the truth.
     """
     rng = np.random.default_rng([int(seed), 0xB0B])
     bg = render_background(rng, w, h)
@@ -381,7 +441,11 @@ def render_video(seed, frames, w, h, fps, n_objects=None):
                        "colour": colour})
     for b in bodies:
         alpha, off = shape_alpha(LABELS[b["label_id"]], b["size"], b["angle"], b["params"])
-        b["colour"] = _object_colour(rng, bg, alpha, int(b["x"] - off), int(b["y"] - off))
+        if palette:
+            b["colour"], b["colour_name"] = _palette_colour(
+                rng, bg, alpha, int(b["x"] - off), int(b["y"] - off))
+        else:
+            b["colour"] = _object_colour(rng, bg, alpha, int(b["x"] - off), int(b["y"] - off))
     dt = 1.0 / fps
     substeps = 4
     for _f in range(frames):
@@ -389,7 +453,7 @@ def render_video(seed, frames, w, h, fps, n_objects=None):
         for b in bodies:
             alpha, off = shape_alpha(LABELS[b["label_id"]], b["size"], b["angle"], b["params"])
             x0, y0 = int(round(b["x"] - off)), int(round(b["y"] - off))
-            objs.append(Obj(b["label_id"], alpha, x0, y0, b["colour"]))
+            objs.append(Obj(b["label_id"], alpha, x0, y0, b["colour"], b.get("colour_name")))
         img = np.clip(composite(bg, objs) + 0.5, 0, 255).astype(np.uint8)
         yield img, truth_of(objs, w, h)
         # advance physics
@@ -452,6 +516,8 @@ def main(argv=None):
     s.add_argument("--width", type=int, default=640)
     s.add_argument("--height", type=int, default=480)
     s.add_argument("--out", required=True, help="output directory")
+    s.add_argument("--palette", action="store_true",
+                   help="named PALETTE colours, with a `colour` per truth object")
     v = sub.add_parser("video", help="continuous bouncing-shapes scene")
     v.add_argument("--seed", type=int, required=True)
     v.add_argument("--frames", type=int, required=True)
@@ -460,6 +526,8 @@ def main(argv=None):
     v.add_argument("--fps", type=float, default=30.0)
     v.add_argument("--out", required=True, help="output raw RGB24 file")
     v.add_argument("--truth", help="output truth JSON")
+    v.add_argument("--palette", action="store_true",
+                   help="named PALETTE colours, with a `colour` per truth object")
     a = ap.parse_args(argv)
 
     if a.mode == "scenes":
@@ -467,21 +535,27 @@ def main(argv=None):
         truths = []
         with open(os.path.join(a.out, "frames.rgb"), "wb") as f:
             for i in range(a.count):
-                img, objs = scene(a.seed, i, a.width, a.height)
+                img, objs = scene(a.seed, i, a.width, a.height, palette=a.palette)
                 f.write(img.tobytes())
                 truths.append(objs)
-        _write_truth(os.path.join(a.out, "truth.json"), a.width, a.height, truths,
-                     {"seed": a.seed})
+        extra = {"seed": a.seed}
+        if a.palette:
+            extra["colours"] = COLOURS
+        _write_truth(os.path.join(a.out, "truth.json"), a.width, a.height, truths, extra)
     else:
         truths = []
         d = os.path.dirname(os.path.abspath(a.out))
         os.makedirs(d, exist_ok=True)
         with open(a.out, "wb") as f:
-            for img, objs in render_video(a.seed, a.frames, a.width, a.height, a.fps):
+            for img, objs in render_video(a.seed, a.frames, a.width, a.height, a.fps,
+                                          palette=a.palette):
                 f.write(img.tobytes())
                 truths.append(objs)
         if a.truth:
-            _write_truth(a.truth, a.width, a.height, truths, {"seed": a.seed, "fps": a.fps})
+            extra = {"seed": a.seed, "fps": a.fps}
+            if a.palette:
+                extra["colours"] = COLOURS
+            _write_truth(a.truth, a.width, a.height, truths, extra)
     return 0
 
 
