@@ -21,8 +21,8 @@
 //!   rates are measured before and after the pipelines, and averaged) and openvino / onnx
 //!   (target >= 2).
 //! * `streams`: N independent branches of that pipeline in one `gst::Pipeline` (one shared
-//!   model), `inference-interval` 1 and 3, for onnx, openvino and openvino
-//!   `performance-hint=throughput`; aggregate frames/s and inferences/s (the frame marker):
+//!   model), `inference-interval` 1 and 3, for onnx and openvino, each with
+//!   `performance-hint=latency` and `throughput`; aggregate frames/s and inferences/s (the frame marker):
 //!   each cell is stopped after `BENCH_STREAM_SECONDS` of wall time and measured from 2 s
 //!   after it reached PLAYING (to the first stream's EOS if one ends sooner); ratio of 4
 //!   streams to 1 (target for openvino throughput >= 1.3).
@@ -469,12 +469,12 @@ struct Bare {
 /// A backend as rsinfer's properties select it: label, properties.
 struct Backend(&'static str, &'static str);
 
-const ONNX: Backend = Backend("onnx", "backend=onnx");
+const ONNX: Backend = Backend("onnx", "backend=onnx performance-hint=latency");
 const ONNX_THROUGHPUT: Backend = Backend(
     "onnx throughput",
     "backend=onnx performance-hint=throughput",
 );
-const OV: Backend = Backend("openvino", "backend=openvino");
+const OV: Backend = Backend("openvino", "backend=openvino performance-hint=latency");
 const OV_THROUGHPUT: Backend = Backend(
     "openvino throughput",
     "backend=openvino performance-hint=throughput",

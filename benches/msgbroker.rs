@@ -63,6 +63,7 @@ fn detections(n: usize) -> Vec<Detection> {
             label: ["person", "car", "circle", "square", "triangle", "star"][i % 6].to_string(),
             track_id: Some(1000 + i as u64),
             tracking: None,
+            attributes: Vec::new(),
         })
         .collect()
 }

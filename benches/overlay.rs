@@ -50,6 +50,7 @@ fn boxes(n: usize) -> Vec<Detection> {
                 label: LABELS[i % LABELS.len()].to_string(),
                 track_id: None,
                 tracking: None,
+                attributes: Vec::new(),
             }
         })
         .collect()

@@ -84,6 +84,7 @@ fn walk(n: usize, frames: usize, seed: u64) -> Vec<Vec<Detection>> {
                     label: "person".into(),
                     track_id: None,
                     tracking: None,
+                    attributes: Vec::new(),
                 });
             }
             dets
@@ -235,6 +236,7 @@ fn memory(frames: usize) {
                 label: "person".into(),
                 track_id: None,
                 tracking: None,
+                attributes: Vec::new(),
             });
         }
         h.push_and_pull(buffer(f, &dets)).unwrap();

@@ -451,7 +451,7 @@ fn elements_with_the_same_model_share_one_session() {
     let mut b = harness(&[("model-location", &path)], "I420", 320, 240);
     assert_eq!(sessions(), 1, "a and b share one session");
     let c = harness(
-        &[("model-location", &path), ("threads", &1u32)],
+        &[("model-location", &path), ("threads", &2u32)],
         "RGB",
         320,
         240,
@@ -525,7 +525,11 @@ fn bad_models_and_settings_fail_at_start_with_clear_errors() {
         "{e}"
     );
 
-    let e = start_error(&format!("model-location={}", data("classifier.onnx")));
+    // A classifier is accepted (tests/rsinfer_classify.rs), but not as a detector.
+    let e = start_error(&format!(
+        "model-location={} model-type=yolov8",
+        data("classifier.onnx")
+    ));
     assert!(e.matches(gst::StreamError::WrongType), "{e}");
     assert!(e.message().contains("[1, 1000]"), "{e}");
 

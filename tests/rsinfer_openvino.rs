@@ -178,7 +178,7 @@ fn properties_have_their_defaults_and_bad_settings_are_clear_start_errors() {
             .serialize()
             .unwrap()
             .as_str(),
-        "latency"
+        "throughput"
     );
     for (props, expected) in [
         (

@@ -43,6 +43,7 @@ fn det(i: usize, label: &str, track: Option<u64>) -> Detection {
         label: label.to_string(),
         track_id: track,
         tracking: None,
+        attributes: Vec::new(),
     }
 }
 

@@ -386,6 +386,7 @@ fn synthetic(n: u64) -> Vec<Detection> {
             },
             track_id: Some(2 * n + i),
             tracking: None,
+            attributes: Vec::new(),
         })
         .collect()
 }

@@ -35,6 +35,7 @@ fn dets(n: u64) -> Vec<Detection> {
             label: "person".into(),
             track_id: Some(n * 10 + i as u64),
             tracking: None,
+            attributes: Vec::new(),
         })
         .collect()
 }

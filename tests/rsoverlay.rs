@@ -50,6 +50,7 @@ fn det(x: f64, y: f64, w: f64, h: f64, label: &str, label_id: i32) -> Detection 
         label: label.into(),
         track_id: None,
         tracking: None,
+        attributes: Vec::new(),
     }
 }
 

@@ -30,6 +30,7 @@ fn det(x: f64, y: f64, w: f64, h: f64, conf: f64, label: &str) -> Detection {
         label: label.into(),
         track_id: None,
         tracking: None,
+        attributes: Vec::new(),
     }
 }
 

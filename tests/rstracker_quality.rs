@@ -36,6 +36,7 @@ fn to_detection(d: &scenes::Det) -> Detection {
         label: d.label.to_string(),
         track_id: None,
         tracking: None,
+        attributes: Vec::new(),
     }
 }
 

@@ -4,7 +4,8 @@
 //! ```text
 //! SOURCE ! parsebin ! rssmartrecord name=record ! decodebin ! videoconvert
 //!   ! queue name=q ! rsinfer name=infer0 ... ! rstracker name=tracker
-//!   ! rsmsgbroker name=sink-events ... ! fakesink name=out
+//!   ! [rsinfer name=inferN inference-region=objects ... !] rsmsgbroker name=sink-events ...
+//!   ! fakesink name=out
 //! ```
 //! Live sources keep near real time: the queue before inference is leaky (it drops the
 //! oldest frame when inference falls behind); a file played live is paced by `clocksync`
@@ -112,16 +113,32 @@ pub fn describe(config: &Config, source: &Source, redact: bool) -> String {
     } else {
         format!("queue name={QUEUE} max-size-buffers=4 max-size-bytes=0 max-size-time=0")
     });
-    for (i, name) in source.models.iter().enumerate() {
-        let model = &config.models[name];
+    // Detectors (and frame classifiers) first, then the tracker, then the models that run
+    // on objects (secondary classifiers), so these see track ids and cache per track.
+    // Elements are named in chain order: infer0 is the first, the last is the last.
+    let (secondary, primary): (Vec<&String>, Vec<&String>) = source
+        .models
+        .iter()
+        .partition(|m| config.models[m.as_str()].on_objects());
+    let mut index = 0;
+    for name in primary {
         parts.push(format!(
             "rsinfer name={}{}",
-            infer_name(i),
-            model.props.launch()
+            infer_name(index),
+            config.models[name].props.launch()
         ));
+        index += 1;
     }
     if let Some(tracker) = &source.tracker {
         parts.push(format!("rstracker name={TRACKER}{}", tracker.launch()));
+    }
+    for name in secondary {
+        parts.push(format!(
+            "rsinfer name={}{}",
+            infer_name(index),
+            config.models[name].props.launch()
+        ));
+        index += 1;
     }
     for sink in &source.sinks {
         let s = &config.sinks[sink];

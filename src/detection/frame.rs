@@ -84,6 +84,7 @@ pub fn register() {
             }
         }
     });
+    super::attribute::register();
 }
 
 /// Adds `marker` to `buffer`.

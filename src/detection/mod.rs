@@ -9,7 +9,8 @@
 //! * a `detection` param structure with `x_min, y_min, x_max, y_max` (double, normalised to
 //!   the frame), `confidence` (double), `label_id` (int) and `label` (string),
 //! * when a tracker kept it, a `tracking` structure and DL Streamer's `object_id` structure
-//!   ([`tracking`]).
+//!   ([`tracking`]),
+//! * one structure per classification attribute, gvaclassify's fields ([`attribute`]).
 //!
 //! Frame-level facts are custom metas: [`frame`] (did a detector run on this frame) and
 //! [`tracking`] (a tracker's events on this frame). Field names of buffer metadata use
@@ -22,10 +23,12 @@
 //! Stream-level facts travel as serialized custom downstream events: a tracker's stream-end
 //! exits ([`tracking::events_event`]) and rssmartrecord's finished clips ([`clip`]).
 
+pub mod attribute;
 pub mod clip;
 pub mod frame;
 pub mod tracking;
 
+pub use attribute::Attribute;
 pub use clip::ClipDone;
 pub use frame::{has_fresh_detections, Inference, Marker};
 pub use tracking::{TrackEvent, TrackInfo, TrackerFrame};
@@ -60,6 +63,8 @@ pub struct Detection {
     pub track_id: Option<u64>,
     /// What our tracker says about the object beyond its id.
     pub tracking: Option<TrackInfo>,
+    /// Classification results on the object (secondary classifiers), in param order.
+    pub attributes: Vec<Attribute>,
 }
 
 impl Detection {
@@ -125,8 +130,8 @@ pub fn detection_structure(det: &Detection, frame_width: u32, frame_height: u32)
 
 /// Adds one region meta for `det` with `id` and `parent_id`: its `detection` structure,
 /// then the `extra` structures (e.g. the params of the meta it replaces; any `detection`,
-/// `tracking` or `object_id` among them is skipped), then `tracking` and `object_id` when
-/// `det` has a track id.
+/// `tracking` or `object_id` among them is skipped), then `det`'s attributes not among them,
+/// then `tracking` and `object_id` when `det` has a track id.
 pub fn write_roi<'a>(
     buffer: &mut gst::BufferRef,
     det: &Detection,
@@ -147,6 +152,11 @@ pub fn write_roi<'a>(
         if name != DETECTION_STRUCTURE && name != TRACKING_STRUCTURE && name != OBJECT_ID_STRUCTURE
         {
             meta.add_param(s.to_owned());
+        }
+    }
+    for a in &det.attributes {
+        if meta.param(&a.name).is_none() {
+            meta.add_param(a.to_structure());
         }
     }
     if let Some(track_id) = det.track_id {
@@ -211,6 +221,7 @@ pub fn from_meta(
         label: roi.roi_type().to_string(),
         track_id: None,
         tracking: None,
+        attributes: attribute::of_roi(roi),
     };
     if let Some(s) = roi.param(DETECTION_STRUCTURE) {
         let fw = f64::from(frame_width);
@@ -306,6 +317,7 @@ mod tests {
             label: label.into(),
             track_id: None,
             tracking: None,
+            attributes: Vec::new(),
         }
     }
 

@@ -200,8 +200,9 @@ impl Default for Style {
 }
 
 impl Style {
-    /// The label text of a detection (`person #12 0.87`), or `None` when labels and
-    /// confidence are both hidden.
+    /// The label text of a detection (`person #12 0.87`, with classification attributes
+    /// after bars: `car #7 0.91 | red 0.88`), or `None` when labels and confidence are both
+    /// hidden.
     pub fn label_text(&self, det: &Detection) -> Option<String> {
         let mut parts: Vec<String> = Vec::with_capacity(3);
         if self.show_labels {
@@ -224,7 +225,23 @@ impl Style {
         if self.show_confidence && has_confidence {
             parts.push(format!("{:.2}", det.confidence.clamp(0.0, 1.0)));
         }
-        (!parts.is_empty()).then(|| parts.join(" "))
+        let mut text = parts.join(" ");
+        for a in &det.attributes {
+            let mut item = Vec::with_capacity(2);
+            if self.show_labels {
+                item.push(a.label.clone());
+            }
+            if self.show_confidence {
+                item.push(format!("{:.2}", a.confidence.clamp(0.0, 1.0)));
+            }
+            if !item.is_empty() {
+                if !text.is_empty() {
+                    text.push_str(" | ");
+                }
+                text.push_str(&item.join(" "));
+            }
+        }
+        (!text.is_empty()).then_some(text)
     }
 
     /// Whether a detection is drawn (boxes and labels): its class is, and it is not a

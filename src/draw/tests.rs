@@ -17,6 +17,7 @@ fn det(x: f64, y: f64, w: f64, h: f64, label: &str, id: i32) -> Detection {
         label: label.into(),
         track_id: None,
         tracking: None,
+        attributes: Vec::new(),
     }
 }
 
@@ -331,6 +332,30 @@ fn label_text_follows_the_toggles() {
     };
     s.show_labels = true;
     assert_eq!(s.label_text(&bare).unwrap(), "face");
+}
+
+#[test]
+fn label_text_shows_classification_attributes_after_bars() {
+    let mut s = Style::default();
+    let mut d = det(0., 0., 1., 1., "car", 2);
+    d.track_id = Some(7);
+    let colour = |label: &str, confidence| crate::detection::Attribute {
+        name: "color".into(),
+        label: label.into(),
+        label_id: 0,
+        confidence,
+        model_name: "colours".into(),
+        frames_ago: 0,
+        attempts: 1,
+        votes: 1,
+    };
+    d.attributes = vec![colour("red", 0.875), colour("sedan", 0.5)];
+    assert_eq!(
+        s.label_text(&d).unwrap(),
+        "car #7 0.87 | red 0.88 | sedan 0.50"
+    );
+    s.show_confidence = false;
+    assert_eq!(s.label_text(&d).unwrap(), "car #7 | red | sedan");
 }
 
 #[test]

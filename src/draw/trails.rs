@@ -233,6 +233,7 @@ mod tests {
             label: label.into(),
             track_id: Some(id),
             tracking: None,
+            attributes: Vec::new(),
         }
     }
 

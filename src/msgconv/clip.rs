@@ -101,6 +101,7 @@ impl PayloadBuilder {
             confidence: 0.0,
             speed: None,
             direction: None,
+            attributes: Vec::new(),
         };
         let mut attributes = String::with_capacity(512);
         write_attributes(&mut attributes, clip);
@@ -206,6 +207,7 @@ mod tests {
                 confidence: 0.5,
                 speed: None,
                 direction: None,
+                attributes: Vec::new(),
             },
             "m",
             "e",

@@ -26,6 +26,9 @@ pub struct Object {
     /// `object.direction`: the direction of motion in degrees, 0 = +x, 90 = +y (down the
     /// image) (`0.0` when unset).
     pub direction: Option<f64>,
+    /// Classification results: (attribute name, label, confidence), as DeepStream's
+    /// `classifier-type` keys.
+    pub attributes: Vec<(String, String, f64)>,
 }
 
 impl Object {
@@ -59,6 +62,11 @@ impl Object {
             confidence: det.confidence,
             speed: None,
             direction: None,
+            attributes: det
+                .attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.label.clone(), a.confidence))
+                .collect(),
         }
     }
 
@@ -80,6 +88,7 @@ impl Object {
             label: ev.label.clone(),
             track_id: Some(ev.track_id),
             tracking: None,
+            attributes: Vec::new(),
         };
         Object {
             speed: Some(ev.speed()),
@@ -217,7 +226,20 @@ impl PayloadBuilder {
     ) {
         self.write_head(out, frame.timestamp_ms, message_id);
         let confidence = self.include_confidence.then_some(obj.confidence);
-        write_object(out, obj, "", confidence);
+        // As DeepStream's newapi full schema: the classifiers' labels keyed by their type,
+        // with the object's confidence, inside the type member.
+        let mut members = String::new();
+        if !obj.attributes.is_empty() {
+            members.push_str("\"confidence\":");
+            write_f64(&mut members, obj.confidence);
+            for (name, label, _) in &obj.attributes {
+                members.push(',');
+                write_str(&mut members, name);
+                members.push(':');
+                write_str(&mut members, label);
+            }
+        }
+        write_object(out, obj, &members, confidence);
         write_tail(out, event_id, event_type, "");
     }
 
@@ -310,7 +332,16 @@ impl PayloadBuilder {
                 o.bottom,
                 o.label
             );
-            if self.include_confidence {
+            // DeepStream's minimal form: `|#|` then the classifiers' labels and the
+            // confidence.
+            if !o.attributes.is_empty() {
+                item.push_str("|#|");
+                for (_, label, _) in &o.attributes {
+                    item.push_str(label);
+                    item.push('|');
+                }
+                write_f64(&mut item, o.confidence);
+            } else if self.include_confidence {
                 item.push_str("|#|");
                 write_f64(&mut item, o.confidence);
             }
@@ -457,6 +488,7 @@ mod tests {
             confidence: 0.5,
             speed: None,
             direction: None,
+            attributes: Vec::new(),
         }
     }
 
@@ -563,6 +595,40 @@ mod tests {
     }
 
     #[test]
+    fn classification_attributes_in_both_schemas() {
+        let mut b = builder();
+        let mut car = person();
+        car.label = "car".into();
+        car.attributes = vec![
+            ("color".into(), "red".into(), 0.9),
+            ("make".into(), "bmw".into(), 0.6),
+        ];
+        let f = Frame {
+            number: 1,
+            timestamp_ms: 0,
+        };
+        let mut s = String::new();
+        b.write_minimal(&mut s, &f, &[car.clone()]);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["objects"][0], "13103|251|315|317|512|car|#|red|bmw|0.5");
+        s.clear();
+        b.write_full(&mut s, &f, &car, "m", "e");
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(
+            v["object"]["Car"],
+            json!({"confidence": 0.5, "color": "red", "make": "bmw"})
+        );
+        b.include_confidence = true;
+        s.clear();
+        b.write_minimal(&mut s, &f, &[car]);
+        let v: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(
+            v["objects"][0], "13103|251|315|317|512|car|#|red|bmw|0.5",
+            "the confidence once"
+        );
+    }
+
+    #[test]
     fn keys() {
         let b = builder();
         let o = person();
@@ -639,6 +705,7 @@ mod tests {
             label: "circle".into(),
             track_id: Some(3),
             tracking: None,
+            attributes: Vec::new(),
         };
         let o = Object::from_detection(&d, 100, 480);
         assert_eq!((o.left, o.top, o.right, o.bottom), (10, 0, 100, 47));
@@ -765,6 +832,7 @@ mod tests {
                 velocity: (3.0, 4.0),
                 ..Default::default()
             }),
+            attributes: Vec::new(),
         };
         let o = Object::from_detection(&d, 640, 480);
         assert_eq!((o.speed, o.direction), (None, None));

@@ -376,13 +376,13 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
         )));
     }
     let metadata = session.metadata().ok();
-    // Ultralytics records the task: pose, segment, obb and classify models have outputs
-    // that would decode as garbage detections (e.g. pose keypoints read as classes).
+    // Ultralytics records the task: pose, segment and obb models have outputs that would
+    // decode as garbage detections (e.g. pose keypoints read as classes).
     if let Some(task) = metadata.as_ref().and_then(|m| m.custom("task")) {
-        if task != "detect" {
+        if task != "detect" && task != "classify" {
             return Err(LoadError::Unsupported(format!(
                 "model '{}' is a '{task}' model (Ultralytics task metadata); rsinfer decodes \
-                 detection models: export a detect model",
+                 detection and classification models: export a detect or classify model",
                 options.path.display()
             )));
         }

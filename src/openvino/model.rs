@@ -349,12 +349,14 @@ pub(super) fn load(options: &Options) -> Result<Model, LoadError> {
         )));
     }
     let meta = onnx_metadata(path);
-    // Ultralytics records the task: pose, segment, obb and classify outputs would decode
-    // as garbage detections.
-    if let Some(task) = metadata::lookup(&meta, "task").filter(|t| *t != "detect") {
+    // Ultralytics records the task: pose, segment and obb outputs would decode as garbage
+    // detections.
+    if let Some(task) =
+        metadata::lookup(&meta, "task").filter(|t| *t != "detect" && *t != "classify")
+    {
         return Err(LoadError::Unsupported(format!(
             "model '{shown}' is a '{task}' model (Ultralytics task metadata); rsinfer decodes \
-             detection models: export a detect model"
+             detection and classification models: export a detect or classify model"
         )));
     }
     let names_metadata = metadata::lookup(&meta, "names").map(str::to_string);

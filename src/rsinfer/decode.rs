@@ -142,7 +142,9 @@ impl RsInfer {
         shape: &[i64],
         data: &[f32],
     ) -> Result<(), String> {
-        let layout = state.layout;
+        let Some(layout) = state.layout else {
+            return Err("the model is not a detector".into());
+        };
         if shape.len() == 3 && (shape[1] as usize * shape[2] as usize) < layout.len() {
             return Err(format!("output shape {shape:?} changed, {layout} expected"));
         }
@@ -190,6 +192,7 @@ impl RsInfer {
                     label: Self::label(&state.labels, b.class),
                     track_id: None,
                     tracking: None,
+                    attributes: Vec::new(),
                 })
             })
             .collect()

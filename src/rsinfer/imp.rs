@@ -20,9 +20,12 @@
  * else `class<N>`. Elements with the same model file, `threads` and `execution-provider`
  * share one loaded session (one copy of the weights).
  *
- * Frames in flight: by default inference runs on a thread of its own while the streaming
+ * Frames in flight: by default inference runs on threads of its own while the streaming
  * thread goes on (decoding the next frame, drawing and encoding the previous one), with up
- * to `max-in-flight` frames held (0, the default: 2 with ONNX Runtime, 4 with a server);
+ * to `max-in-flight` frames held (0, the default: one more than the inferences run at once
+ * locally, 4 with a server). `performance-hint=throughput` (the default) runs one
+ * single-threaded ONNX Runtime session per core (OpenVINO: its optimal requests), each on
+ * its own frame; `latency` runs one inference at a time on every core (`threads`);
  * frames leave in their original order, EOS and other serialized events wait for held
  * frames, flushes drop them. A frame is held only while upstream is busy bringing the next
  * one (a file being decoded): behind a live camera that is idle between frames, the answer
@@ -68,10 +71,22 @@
  * at most twice a second; when it answers, an info message is posted and inference
  * resumes. The latency reported is the average round trip.
  *
+ * Classifiers (output `[1, C]`: Ultralytics `-cls` exports, ImageNet-style models with
+ * `mean`/`std`): on whole frames they add a `RsvisionClassificationMeta`; with
+ * `inference-region=objects` they run on each object already on the buffer (`object-class`,
+ * `min-object-size`, `max-object-size`), its box cropped from the full-resolution frame
+ * (`crop-padding`), resized shortest side first and centre-cropped, and attach an
+ * `<attribute-name>` structure (gvaclassify's fields) to the object's region meta. Tracked
+ * objects are classified again every `reclassify-interval` frames (or `reclassify-time` ms,
+ * or when the box grew by `reclassify-growth`), at most `max-attempts` times, and their
+ * result is the vote of their attempts (`min-attempts`, `min-agreement`,
+ * `classifier-threshold`), served with `frames_ago` in between.
+ *
  * ## Example launch lines
  * ```text
  * gst-launch-1.0 -m filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 post-messages=true ! fakesink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer backend=openvino model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! fakesink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rstracker ! rsinfer inference-region=objects model-location=tests/data/colour_logits.onnx attribute-name=colour post-messages=true ! fakesink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer backend=ovms server-url=grpc://127.0.0.1:9000 model-name=shapes labels-location=models/rsvision-shapes.txt conf-threshold=0.5 ! fakesink
  * ```
  *
@@ -88,10 +103,11 @@ use gst_video::prelude::*;
 
 use super::decode::{resolve_classes, ClassFilter};
 use super::engine::Engine;
+use super::objects::Classifier;
 use super::qos::Qos;
 use super::settings::{self, Settings};
 use super::window::Window;
-use super::{kserve, onnx, openvino, Backend, ModelType, Resize};
+use super::{kserve, onnx, openvino, Backend, InferenceRegion, ModelType, Resize};
 use crate::detection::{self, Detection, Inference};
 use crate::preprocess::{FrameData, Preprocessor, ResizeMode};
 use crate::video;
@@ -118,7 +134,10 @@ pub(super) struct State {
     /// Duration of one inference measured at start (reported as latency until frames
     /// have been inferred).
     pub(super) warm_up: Duration,
-    pub(super) layout: Layout,
+    /// The detector's output layout (`None` for a classifier).
+    pub(super) layout: Option<Layout>,
+    /// A classifier's state (`None` for a detector).
+    pub(super) classifier: Option<Classifier>,
     pub(super) labels: Vec<String>,
     pub(super) resize: ResizeMode,
     pub(super) padding_value: u8,
@@ -343,19 +362,7 @@ impl BaseTransformImpl for RsInfer {
             Backend::Ovms => kserve::start(self, &settings)?,
             Backend::OpenVino => openvino::start(self, &settings)?,
         };
-        let hint = match settings.model_type {
-            ModelType::Auto => LayoutHint::Auto,
-            ModelType::YoloV5 => LayoutHint::YoloV5,
-            ModelType::YoloV8 => LayoutHint::YoloV8,
-            ModelType::EndToEnd => LayoutHint::EndToEnd,
-        };
-        let layout = yolo::detect_layout(
-            &started.output_shape,
-            started.input_width,
-            started.input_height,
-            hint,
-        )
-        .map_err(|e| {
+        let wrong = |e: String| {
             gst::error_msg!(
                 gst::StreamError::WrongType,
                 (
@@ -365,13 +372,65 @@ impl BaseTransformImpl for RsInfer {
                     started.signature
                 )
             )
-        })?;
-        gst::info!(CAT, imp = self, "Decoding as {}", layout);
+        };
+        let classifier_shape = crate::classify::looks_like_classifier(&started.output_shape);
+        let (layout, classes) = match settings.model_type {
+            ModelType::Classify => {
+                let (_, c) = crate::classify::classes_of(&started.output_shape).map_err(wrong)?;
+                (None, c)
+            }
+            ModelType::Auto if classifier_shape => {
+                let (_, c) = crate::classify::classes_of(&started.output_shape).map_err(wrong)?;
+                (None, c)
+            }
+            hint => {
+                let hint = match hint {
+                    ModelType::YoloV5 => LayoutHint::YoloV5,
+                    ModelType::YoloV8 => LayoutHint::YoloV8,
+                    ModelType::EndToEnd => LayoutHint::EndToEnd,
+                    _ => LayoutHint::Auto,
+                };
+                let layout = yolo::detect_layout(
+                    &started.output_shape,
+                    started.input_width,
+                    started.input_height,
+                    hint,
+                )
+                .map_err(wrong)?;
+                gst::info!(CAT, imp = self, "Decoding as {}", layout);
+                (Some(layout), layout.classes().unwrap_or(0))
+            }
+        };
+        if layout.is_some() && settings.inference_region == InferenceRegion::Objects {
+            return Err(gst::error_msg!(
+                gst::LibraryError::Settings,
+                (
+                    "Model {} is a detector: inference-region=objects runs classifiers (output [1, C]); detectors inside objects are not supported yet",
+                    started.name
+                )
+            ));
+        }
         let labels = self.load_labels(
             &settings,
             started.names_metadata.as_deref(),
-            layout.classes(),
+            (classes > 0).then_some(classes),
         )?;
+        let classifier = match layout {
+            Some(_) => None,
+            None => {
+                gst::info!(
+                    CAT,
+                    imp = self,
+                    "Classifying {} with {} classes",
+                    match settings.inference_region {
+                        InferenceRegion::Frame => "whole frames",
+                        InferenceRegion::Objects => "objects",
+                    },
+                    classes
+                );
+                Some(Classifier::new(classes, &started.model, &settings)?)
+            }
+        };
 
         // An impossible combination: a class filter naming labels the model does not have.
         let mut filter = ClassFilter::default();
@@ -393,7 +452,9 @@ impl BaseTransformImpl for RsInfer {
         }
 
         *self.qos.lock().unwrap() = Qos::default();
-        let window = engine.pipelined().then(Window::default);
+        // Classifiers await their answers in the streaming thread (all crops of a frame
+        // submitted at once); detectors pipeline frames in the window.
+        let window = (engine.pipelined() && classifier.is_none()).then(Window::default);
         *self.state.lock().unwrap() = Some(State {
             engine,
             window,
@@ -401,6 +462,7 @@ impl BaseTransformImpl for RsInfer {
             input_height: started.input_height,
             warm_up: started.warm_up,
             layout,
+            classifier,
             labels,
             resize: match settings.resize {
                 Resize::Letterbox => ResizeMode::Letterbox,
@@ -493,6 +555,14 @@ impl BaseTransformImpl for RsInfer {
             state.latest.clear();
         }
         state.preprocessor = Some(pre);
+        if let Some(c) = state.classifier.as_mut() {
+            c.set_caps(
+                format,
+                info.width() as usize,
+                info.height() as usize,
+                colorimetry,
+            );
+        }
         state.video_info = Some(info);
         Ok(())
     }
@@ -581,6 +651,11 @@ impl BaseTransformImpl for RsInfer {
             drop(guard);
             return Err(self.no_caps_error());
         };
+
+        if state.classifier.is_some() {
+            let run = due && !late;
+            return self.transform_classifier(guard, &settings, buf, frame_number, run, late, rt);
+        }
 
         let mut message = None;
         let mut took = None;

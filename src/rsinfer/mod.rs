@@ -15,6 +15,7 @@ mod decode;
 mod engine;
 mod imp;
 mod kserve;
+mod objects;
 mod onnx;
 mod openvino;
 mod qos;
@@ -40,6 +41,23 @@ pub enum ModelType {
     YoloV8 = 2,
     #[enum_value(name = "End-to-end (NMS in the model): [1, K, 6]", nick = "end-to-end")]
     EndToEnd = 3,
+    #[enum_value(name = "Classification: [1, C] class scores", nick = "classify")]
+    Classify = 4,
+}
+
+/// What the model runs on.
+#[derive(Debug, Eq, PartialEq, Ord, PartialOrd, Hash, Clone, Copy, Default, glib::Enum)]
+#[repr(u32)]
+#[enum_type(name = "GstRsInferInferenceRegion")]
+pub enum InferenceRegion {
+    #[default]
+    #[enum_value(name = "Frame: the whole frame", nick = "frame")]
+    Frame = 0,
+    #[enum_value(
+        name = "Objects: each object already on the buffer, cropped from the full-resolution frame",
+        nick = "objects"
+    )]
+    Objects = 1,
 }
 
 /// How the frame is fitted into the model input.
@@ -120,14 +138,14 @@ pub enum Precision {
 #[repr(u32)]
 #[enum_type(name = "GstRsInferPerformanceHint")]
 pub enum PerformanceHint {
-    #[default]
     #[enum_value(
         name = "Latency: the shortest time per frame, one stream using every core",
         nick = "latency"
     )]
     Latency = 0,
+    #[default]
     #[enum_value(
-        name = "Throughput: the most frames per second over several requests in flight (several streams, or several elements sharing the model)",
+        name = "Throughput: the most frames per second, several frames in flight (one stream's next frames, or several streams sharing the model)",
         nick = "throughput"
     )]
     Throughput = 1,

@@ -4,7 +4,9 @@
 use gst::glib;
 use gst::prelude::*;
 
-use super::{Backend, ExecutionProvider, ModelType, PerformanceHint, Precision, Resize};
+use super::{
+    Backend, ExecutionProvider, InferenceRegion, ModelType, PerformanceHint, Precision, Resize,
+};
 
 const DEFAULT_MODEL_LOCATION: Option<String> = None;
 const DEFAULT_LABELS_LOCATION: Option<String> = None;
@@ -29,7 +31,18 @@ const DEFAULT_TIMEOUT_MS: u32 = 2000;
 const DEFAULT_TLS_CA_LOCATION: Option<String> = None;
 const DEFAULT_DEVICE: &str = "CPU";
 const DEFAULT_PRECISION: Precision = Precision::Auto;
-const DEFAULT_PERFORMANCE_HINT: PerformanceHint = PerformanceHint::Latency;
+const DEFAULT_PERFORMANCE_HINT: PerformanceHint = PerformanceHint::Throughput;
+const DEFAULT_INFERENCE_REGION: InferenceRegion = InferenceRegion::Frame;
+const DEFAULT_MIN_OBJECT_SIZE: u32 = 0;
+const DEFAULT_MAX_OBJECT_SIZE: u32 = 0;
+const DEFAULT_CROP_PADDING: f64 = 0.0;
+const DEFAULT_CLASSIFIER_THRESHOLD: f32 = 0.5;
+const DEFAULT_RECLASSIFY_INTERVAL: u32 = 10;
+const DEFAULT_RECLASSIFY_TIME_MS: u32 = 0;
+const DEFAULT_RECLASSIFY_GROWTH: f64 = 0.2;
+const DEFAULT_MAX_ATTEMPTS: u32 = 16;
+const DEFAULT_MIN_ATTEMPTS: u32 = 1;
+const DEFAULT_MIN_AGREEMENT: f64 = 0.0;
 
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
@@ -57,6 +70,21 @@ pub(super) struct Settings {
     pub(super) device: String,
     pub(super) precision: Precision,
     pub(super) performance_hint: PerformanceHint,
+    pub(super) inference_region: InferenceRegion,
+    pub(super) object_class: Option<String>,
+    pub(super) min_object_size: u32,
+    pub(super) max_object_size: u32,
+    pub(super) attribute_name: Option<String>,
+    pub(super) crop_padding: f64,
+    pub(super) classifier_threshold: f32,
+    pub(super) reclassify_interval: u32,
+    pub(super) reclassify_time_ms: u32,
+    pub(super) reclassify_growth: f64,
+    pub(super) max_attempts: u32,
+    pub(super) min_attempts: u32,
+    pub(super) min_agreement: f64,
+    pub(super) mean: Option<String>,
+    pub(super) std: Option<String>,
 }
 
 impl Default for Settings {
@@ -86,6 +114,21 @@ impl Default for Settings {
             device: DEFAULT_DEVICE.to_string(),
             precision: DEFAULT_PRECISION,
             performance_hint: DEFAULT_PERFORMANCE_HINT,
+            inference_region: DEFAULT_INFERENCE_REGION,
+            object_class: None,
+            min_object_size: DEFAULT_MIN_OBJECT_SIZE,
+            max_object_size: DEFAULT_MAX_OBJECT_SIZE,
+            attribute_name: None,
+            crop_padding: DEFAULT_CROP_PADDING,
+            classifier_threshold: DEFAULT_CLASSIFIER_THRESHOLD,
+            reclassify_interval: DEFAULT_RECLASSIFY_INTERVAL,
+            reclassify_time_ms: DEFAULT_RECLASSIFY_TIME_MS,
+            reclassify_growth: DEFAULT_RECLASSIFY_GROWTH,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            min_attempts: DEFAULT_MIN_ATTEMPTS,
+            min_agreement: DEFAULT_MIN_AGREEMENT,
+            mean: None,
+            std: None,
         }
     }
 }
@@ -158,7 +201,7 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                 .build(),
             glib::ParamSpecUInt::builder("threads")
                 .nick("Threads")
-                .blurb("Inference threads: ONNX Runtime's intra-op threads, or OpenVINO's INFERENCE_NUM_THREADS (0 = the runtime's default)")
+                .blurb("Inference threads: ONNX Runtime's intra-op threads per session, or OpenVINO's INFERENCE_NUM_THREADS (0 = the runtime's default; with backend=onnx performance-hint=throughput 0 means 1 per session)")
                 .maximum(1024)
                 .default_value(DEFAULT_THREADS)
                 .mutable_ready()
@@ -237,6 +280,100 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                 .blurb("backend=onnx and backend=openvino: latency (every core on each frame) or throughput (one single-threaded inference per core, several frames at once: more frames per second from the same cores)")
                 .mutable_ready()
                 .build(),
+            glib::ParamSpecEnum::builder_with_default("inference-region", DEFAULT_INFERENCE_REGION)
+                .nick("Inference region")
+                .blurb("frame: the model runs on whole frames; objects: on each object already on the buffer (a classifier after a detector), cropped from the full-resolution frame")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecString::builder("object-class")
+                .nick("Object class")
+                .blurb("inference-region=objects: comma-separated labels (or label ids) of the objects to run on (default: all)")
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecUInt::builder("min-object-size")
+                .nick("Minimum object size")
+                .blurb("inference-region=objects: skip objects narrower or lower than this, in frame pixels (0: any)")
+                .default_value(DEFAULT_MIN_OBJECT_SIZE)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecUInt::builder("max-object-size")
+                .nick("Maximum object size")
+                .blurb("inference-region=objects: skip objects wider or higher than this, in frame pixels (0: no limit)")
+                .default_value(DEFAULT_MAX_OBJECT_SIZE)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecString::builder("attribute-name")
+                .nick("Attribute name")
+                .blurb("Name of the classification result structure (default: the model's file stem or model-name)")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecDouble::builder("crop-padding")
+                .nick("Crop padding")
+                .blurb("inference-region=objects: context added around each box on every side, as a fraction of its width and height")
+                .minimum(0.0)
+                .maximum(4.0)
+                .default_value(DEFAULT_CROP_PADDING)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecFloat::builder("classifier-threshold")
+                .nick("Classifier threshold")
+                .blurb("Classification: a result below this probability is not attached and casts no vote")
+                .minimum(0.0)
+                .maximum(1.0)
+                .default_value(DEFAULT_CLASSIFIER_THRESHOLD)
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecUInt::builder("reclassify-interval")
+                .nick("Reclassify interval")
+                .blurb("Tracked objects: frames between two classifications of one track (1: every frame; 0: never again once it has a result)")
+                .default_value(DEFAULT_RECLASSIFY_INTERVAL)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecUInt::builder("reclassify-time")
+                .nick("Reclassify time")
+                .blurb("Tracked objects: or after this many ms of stream time (0: unused)")
+                .default_value(DEFAULT_RECLASSIFY_TIME_MS)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecDouble::builder("reclassify-growth")
+                .nick("Reclassify growth")
+                .blurb("Tracked objects: or when the box area grew by more than this fraction since the last attempt (0: unused)")
+                .minimum(0.0)
+                .maximum(100.0)
+                .default_value(DEFAULT_RECLASSIFY_GROWTH)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecUInt::builder("max-attempts")
+                .nick("Maximum attempts")
+                .blurb("Tracked objects: classifications per track at most (0: no limit)")
+                .default_value(DEFAULT_MAX_ATTEMPTS)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecUInt::builder("min-attempts")
+                .nick("Minimum attempts")
+                .blurb("Tracked objects: classifications of a track before its result is attached (Frigate: 3)")
+                .minimum(1)
+                .default_value(DEFAULT_MIN_ATTEMPTS)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecDouble::builder("min-agreement")
+                .nick("Minimum agreement")
+                .blurb("Tracked objects: share of a track's votes the winning label needs before it is attached (Frigate: 0.6)")
+                .minimum(0.0)
+                .maximum(1.0)
+                .default_value(DEFAULT_MIN_AGREEMENT)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecString::builder("mean")
+                .nick("Mean")
+                .blurb("Classification: per-channel mean subtracted from the 0..1 RGB input, 'R,G,B' (default 0,0,0; ImageNet: 0.485,0.456,0.406)")
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecString::builder("std")
+                .nick("Standard deviation")
+                .blurb("Classification: per-channel divisor after the mean, 'R,G,B' (default 1,1,1; ImageNet: 0.229,0.224,0.225)")
+                .mutable_ready()
+                .build(),
         ]
 }
 
@@ -294,6 +431,37 @@ impl Settings {
             }
             "precision" => s.precision = value.get().expect("type checked upstream"),
             "performance-hint" => s.performance_hint = value.get().expect("type checked upstream"),
+            "inference-region" => s.inference_region = value.get().expect("type checked upstream"),
+            "object-class" => {
+                s.object_class = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|c| !c.trim().is_empty())
+            }
+            "min-object-size" => s.min_object_size = value.get().expect("type checked upstream"),
+            "max-object-size" => s.max_object_size = value.get().expect("type checked upstream"),
+            "attribute-name" => {
+                s.attribute_name = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|c| !c.trim().is_empty())
+            }
+            "crop-padding" => s.crop_padding = value.get().expect("type checked upstream"),
+            "classifier-threshold" => {
+                s.classifier_threshold = value.get().expect("type checked upstream")
+            }
+            "reclassify-interval" => {
+                s.reclassify_interval = value.get().expect("type checked upstream")
+            }
+            "reclassify-time" => s.reclassify_time_ms = value.get().expect("type checked upstream"),
+            "reclassify-growth" => {
+                s.reclassify_growth = value.get().expect("type checked upstream")
+            }
+            "max-attempts" => s.max_attempts = value.get().expect("type checked upstream"),
+            "min-attempts" => s.min_attempts = value.get().expect("type checked upstream"),
+            "min-agreement" => s.min_agreement = value.get().expect("type checked upstream"),
+            "mean" => s.mean = value.get().expect("type checked upstream"),
+            "std" => s.std = value.get().expect("type checked upstream"),
             _ => unimplemented!(),
         }
     }
@@ -325,7 +493,56 @@ impl Settings {
             "device" => s.device.to_value(),
             "precision" => s.precision.to_value(),
             "performance-hint" => s.performance_hint.to_value(),
+            "inference-region" => s.inference_region.to_value(),
+            "object-class" => s.object_class.to_value(),
+            "min-object-size" => s.min_object_size.to_value(),
+            "max-object-size" => s.max_object_size.to_value(),
+            "attribute-name" => s.attribute_name.to_value(),
+            "crop-padding" => s.crop_padding.to_value(),
+            "classifier-threshold" => s.classifier_threshold.to_value(),
+            "reclassify-interval" => s.reclassify_interval.to_value(),
+            "reclassify-time" => s.reclassify_time_ms.to_value(),
+            "reclassify-growth" => s.reclassify_growth.to_value(),
+            "max-attempts" => s.max_attempts.to_value(),
+            "min-attempts" => s.min_attempts.to_value(),
+            "min-agreement" => s.min_agreement.to_value(),
+            "mean" => s.mean.to_value(),
+            "std" => s.std.to_value(),
             _ => unimplemented!(),
+        }
+    }
+}
+
+/// Parses `mean` / `std`: three comma-separated numbers (`R,G,B`), or one for all channels.
+pub(super) fn parse_channels(spec: Option<&str>, default: f32) -> Result<[f32; 3], String> {
+    let Some(spec) = spec.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok([default; 3]);
+    };
+    let values: Result<Vec<f32>, _> = spec.split(',').map(|v| v.trim().parse::<f32>()).collect();
+    match values.as_deref() {
+        Ok([v]) if v.is_finite() => Ok([*v; 3]),
+        Ok([r, g, b]) if [r, g, b].iter().all(|v| v.is_finite()) => Ok([*r, *g, *b]),
+        _ => Err(format!(
+            "'{spec}' is not three comma-separated numbers (R,G,B)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_channels;
+
+    #[test]
+    fn channel_lists_parse_or_say_why_not() {
+        assert_eq!(parse_channels(None, 1.0), Ok([1.0; 3]));
+        assert_eq!(parse_channels(Some(" "), 0.0), Ok([0.0; 3]));
+        assert_eq!(
+            parse_channels(Some("0.485, 0.456,0.406"), 0.0),
+            Ok([0.485, 0.456, 0.406])
+        );
+        assert_eq!(parse_channels(Some("0.5"), 0.0), Ok([0.5; 3]));
+        for bad in ["1,2", "a,b,c", "1,2,3,4", "inf,1,1"] {
+            assert!(parse_channels(Some(bad), 0.0).is_err(), "{bad}");
         }
     }
 }

@@ -429,6 +429,10 @@ impl RsInfer {
     /// Drops every held frame (flush).
     pub(super) fn discard(&self) {
         let mut guard = self.state.lock().unwrap();
+        // After a flush (a seek) frame numbers and tracks start again.
+        if let Some(c) = guard.as_mut().and_then(|s| s.classifier.as_mut()) {
+            c.reset();
+        }
         if let Some(window) = guard.as_mut().and_then(|s| s.window.as_mut()) {
             let n = window.clear();
             if n > 0 {

@@ -111,6 +111,7 @@ pub fn tracked_detection(o: &TrackedObject) -> Detection {
         label: o.label.to_string(),
         track_id: Some(o.id),
         tracking: Some(track_info(o)),
+        attributes: Vec::new(),
     }
 }
 

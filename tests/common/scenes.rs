@@ -1,5 +1,7 @@
 //! Rendered test scenes with their ground truth (training/render.py), encoded to H.264,
 //! and scoring detections against the truth: shared by the accuracy tests.
+//! `render_palette` renders `render.py --palette` scenes (named colours, for the colour
+//! classifier), and `hold` repeats each frame so that a tracker sees each scene for a while.
 
 use std::path::{Path, PathBuf};
 
@@ -14,18 +16,41 @@ pub struct Truth {
     pub y0: f64,
     pub x1: f64,
     pub y1: f64,
+    /// The object's palette colour (`render.py --palette` only).
+    pub colour: Option<String>,
 }
 
+/// Renders `count` scenes into `dir/frames.rgb` (RGB24) and returns their truth.
 pub fn render(dir: &Path, seed: u64, w: u32, h: u32, count: usize) -> Vec<Vec<Truth>> {
-    let status = std::process::Command::new(python())
+    render_scenes(dir, seed, w, h, count, false)
+}
+
+/// [`render`] with `--palette`: every object in one of render.py's named colours, which
+/// its truth carries (`colour`).
+pub fn render_palette(dir: &Path, seed: u64, w: u32, h: u32, count: usize) -> Vec<Vec<Truth>> {
+    render_scenes(dir, seed, w, h, count, true)
+}
+
+fn render_scenes(
+    dir: &Path,
+    seed: u64,
+    w: u32,
+    h: u32,
+    count: usize,
+    palette: bool,
+) -> Vec<Vec<Truth>> {
+    let mut command = std::process::Command::new(python());
+    command
         .arg(root().join("training/render.py"))
         .args(["scenes", "--seed", &seed.to_string()])
         .args(["--count", &count.to_string()])
         .args(["--width", &w.to_string(), "--height", &h.to_string()])
         .arg("--out")
-        .arg(dir)
-        .status()
-        .expect("run training/render.py");
+        .arg(dir);
+    if palette {
+        command.arg("--palette");
+    }
+    let status = command.status().expect("run training/render.py");
     assert!(status.success(), "render.py failed");
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
@@ -44,9 +69,42 @@ pub fn render(dir: &Path, seed: u64, w: u32, h: u32, count: usize) -> Vec<Vec<Tr
                     y0: o["y_min"].as_f64().unwrap(),
                     x1: o["x_max"].as_f64().unwrap(),
                     y1: o["y_max"].as_f64().unwrap(),
+                    colour: o["colour"].as_str().map(str::to_string),
                 })
                 .collect()
         })
+        .collect()
+}
+
+/// Rewrites `dir/frames.rgb` (`w` x `h` RGB24) with each frame repeated `times` times, and
+/// returns the truth repeated alike: a static shot of each scene, long enough for a tracker
+/// to confirm its objects.
+pub fn hold(dir: &Path, w: u32, h: u32, truth: &[Vec<Truth>], times: usize) -> Vec<Vec<Truth>> {
+    use std::io::{Read, Write};
+    let path = dir.join("frames.rgb");
+    let held_path = dir.join("frames-held.rgb");
+    let size = (w * h * 3) as usize;
+    let len = std::fs::metadata(&path).expect("frames.rgb").len();
+    assert_eq!(
+        len,
+        (size * truth.len()) as u64,
+        "one frame per truth entry"
+    );
+    let mut input = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    let mut output = std::io::BufWriter::new(std::fs::File::create(&held_path).unwrap());
+    let mut frame = vec![0u8; size];
+    for _ in truth {
+        input.read_exact(&mut frame).expect("read a frame");
+        for _ in 0..times {
+            output.write_all(&frame).expect("write a frame");
+        }
+    }
+    output.flush().unwrap();
+    drop(output);
+    std::fs::rename(&held_path, &path).unwrap();
+    truth
+        .iter()
+        .flat_map(|t| std::iter::repeat_n(t.clone(), times))
         .collect()
 }
 

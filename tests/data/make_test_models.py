@@ -107,4 +107,62 @@ constant_model("const_v8_pose", v8(), metadata=dict(meta, task="pose"))
 constant_model("const_v8_seg", v8(), protos=np.zeros((1, 32, 16, 16), np.float32))
 constant_model("no_image_input", np.zeros((1, 10), np.float32), input_shape=(1, 10), input_name="x")
 constant_model("classifier", np.zeros((1, 1000), np.float32))
+
+
+def colour_classifier(name, size=32, scale=20.0, softmaxed=False, metadata=None):
+    """A classifier of the dominant colour: logits = scale x the mean of each input channel
+    ([1, 3]: red, green, blue), softmaxed inside the graph as Ultralytics exports are when
+    `softmaxed`. A pure red crop gives red with probability ~1, so the tests can check which
+    pixels each crop took."""
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 3])
+    nodes = [
+        helper.make_node("ReduceMean", ["images", "axes"], ["mean"], keepdims=0),
+        helper.make_node("Mul", ["mean", "scale"], ["logits" if softmaxed else "output0"]),
+    ]
+    if softmaxed:
+        nodes.append(helper.make_node("Softmax", ["logits"], ["output0"], axis=1))
+    inits = [
+        numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "axes"),
+        numpy_helper.from_array(np.array(scale, dtype=np.float32), "scale"),
+    ]
+    graph = helper.make_graph(nodes, name, [inp], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    for k, v in (metadata or {}).items():
+        p = model.metadata_props.add()
+        p.key, p.value = k, v
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, name + ".onnx"))
+
+
+def pool_probe(name, size=224, cells=8, scale=10.0):
+    """A "classifier" whose 3 x cells x cells logits are 10 x the mean of each cell of the
+    input, per channel: its top class and probability move with any change in which pixels
+    a crop took or how they were resampled (tests/parity_classify.rs)."""
+    k = size // cells
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 3 * cells * cells])
+    nodes = [
+        helper.make_node("AveragePool", ["images"], ["pooled"], kernel_shape=[k, k], strides=[k, k]),
+        helper.make_node("Reshape", ["pooled", "shape"], ["flat"]),
+        helper.make_node("Mul", ["flat", "scale"], ["output0"]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([1, 3 * cells * cells], dtype=np.int64), "shape"),
+        numpy_helper.from_array(np.array(scale, dtype=np.float32), "scale"),
+    ]
+    graph = helper.make_graph(nodes, name, [inp], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, name + ".onnx"))
+
+
+pool_probe("pool_probe_224")
+
+COLOURS = "{0: 'red', 1: 'green', 2: 'blue'}"
+colour_classifier("colour_logits", metadata={"names": COLOURS})
+colour_classifier("colour_cls", softmaxed=True,
+                  metadata={"names": COLOURS, "task": "classify", "imgsz": "[32, 32]"})
 print("written to", HERE)

@@ -366,6 +366,7 @@ fn run_moving_box(props: &str) -> (gst::Pipeline, gst::Element) {
                 label: "person".into(),
                 track_id: None,
                 tracking: None,
+                attributes: Vec::new(),
             };
             detection::attach(buffer.make_mut(), &[d], W, H, 0);
         }

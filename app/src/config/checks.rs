@@ -203,7 +203,11 @@ fn rules(
             }
             for m in &s.source.models {
                 let Some(model) = models.get(m) else { continue };
-                if model.labels.is_empty() || rule.label.is_empty() || checked.contains(&m.as_str())
+                // A classifier on objects names attributes, not the objects rules match.
+                if model.on_objects()
+                    || model.labels.is_empty()
+                    || rule.label.is_empty()
+                    || checked.contains(&m.as_str())
                 {
                     continue;
                 }

@@ -532,3 +532,31 @@ fn an_openvino_model_takes_its_labels_from_the_file_and_checks_classes() {
     assert!(errors.to_string().contains("missing.onnx"), "{errors}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn models_on_objects_run_after_the_tracker_in_chain_order() {
+    let dir = temp_dir("chain");
+    let text = "\
+[models.colours]
+location = \"@ROOT@/tests/data/colour_logits.onnx\"
+inference-region = \"objects\"
+attribute-name = \"colour\"
+[models.shapes]
+location = \"@MODEL@\"
+[[sources]]
+id = \"a\"
+uri = \"rtsp://h/s\"
+models = [\"colours\", \"shapes\"]
+";
+    let (_, result) = load_text(&dir, text);
+    let c = result.unwrap_or_else(|e| panic!("{e}"));
+    let d = crate::pipeline::describe(&c, &c.sources[0], true);
+    let at = |needle: &str| d.find(needle).unwrap_or_else(|| panic!("{needle} in {d}"));
+    assert!(at("name=infer0") < at("rstracker name=tracker"), "{d}");
+    assert!(at("rstracker name=tracker") < at("name=infer1"), "{d}");
+    assert!(
+        at("rsvision-shapes.onnx") < at("name=infer1"),
+        "the detector first: {d}"
+    );
+    assert!(at("colour_logits.onnx") > at("name=infer1"), "{d}");
+}

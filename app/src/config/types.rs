@@ -125,6 +125,16 @@ pub struct Model {
     pub labels: Vec<String>,
 }
 
+impl Model {
+    /// Whether it runs on the objects already found (`inference-region = "objects"`: a
+    /// secondary classifier) rather than on whole frames.
+    pub fn on_objects(&self) -> bool {
+        self.props
+            .get("inference-region")
+            .is_some_and(|r| r.trim_matches('"') == "objects")
+    }
+}
+
 /// An event sink: one rsmsgbroker per source that feeds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sink {
