@@ -4,7 +4,9 @@
 # deployment configs/demo.toml for a fixed time:
 #   - the sample video (data/sample-shapes.mp4) played as two looping live cameras,
 #   - the shipped detector (models/rsvision-shapes.onnx), loaded once and shared by both,
-#   - tracking (rstracker), track events (entry, moving, stopped, exit) in DeepStream's
+#   - tracking (rstracker), the shipped colour classifier (models/rsvision-colours.onnx) on
+#     every tracked shape,
+#   - track events (entry, moving, stopped, exit) in DeepStream's
 #     schema to out/demo/events.jsonl,
 #   - a local rule that records a clip (2 s before to 2 s after) when a star has been in
 #     view for 1 s, into out/demo/clips/,
