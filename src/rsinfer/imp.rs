@@ -103,13 +103,14 @@ use gst_video::prelude::*;
 
 use super::decode::{resolve_classes, ClassFilter};
 use super::engine::Engine;
+use super::mapping::{map_frame, Planes};
 use super::objects::Classifier;
 use super::qos::Qos;
 use super::settings::{self, Settings};
 use super::window::Window;
 use super::{kserve, onnx, openvino, Backend, InferenceRegion, ModelType, Resize};
 use crate::detection::{self, Detection, Inference};
-use crate::preprocess::{FrameData, Preprocessor, ResizeMode};
+use crate::preprocess::{Preprocessor, ResizeMode};
 use crate::video;
 use crate::yolo::{self, DecodeScratch, Layout, LayoutHint};
 
@@ -234,37 +235,13 @@ impl RsInfer {
         let Some(info) = state.video_info.as_ref() else {
             return Err(StreamFailure(gst::FlowError::NotNegotiated, None));
         };
-        let frame =
-            gst_video::VideoFrameRef::from_buffer_ref_readable(buf, info).map_err(|_| {
-                fail(gst::error_msg!(
-                    gst::StreamError::Format,
-                    ("Cannot map the frame")
-                ))
-            })?;
-        let n_planes = frame.n_planes() as usize;
-        let mut planes: [&[u8]; 3] = [&[], &[], &[]];
-        let mut strides = [0usize; 3];
-        for p in 0..n_planes.min(3) {
-            planes[p] = frame.plane_data(p as u32).map_err(|_| {
-                fail(gst::error_msg!(
-                    gst::StreamError::Format,
-                    ("Cannot map plane {}", p)
-                ))
-            })?;
-            strides[p] = frame.plane_stride()[p] as usize;
-        }
+        let frame = map_frame(buf, info)?;
+        let planes = Planes::of(&frame)?;
         let pre = state
             .preprocessor
             .as_mut()
             .ok_or(StreamFailure(gst::FlowError::NotNegotiated, None))?;
-        pre.convert(
-            &FrameData {
-                planes: &planes[..n_planes.min(3)],
-                strides: &strides[..n_planes.min(3)],
-            },
-            &mut state.tensor,
-        )
-        .map_err(|e| {
+        pre.convert(&planes.data(), &mut state.tensor).map_err(|e| {
             fail(gst::error_msg!(
                 gst::StreamError::Format,
                 ("Bad frame: {}", e)

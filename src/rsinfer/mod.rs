@@ -6,7 +6,8 @@
 //! properties; `engine.rs` the one interface of the backends, `onnx.rs` (ONNX Runtime here)
 //! and `kserve.rs` (a KServe v2 server); `decode.rs` from output tensor to detections, the
 //! same for every backend; `window.rs` the frames in flight of a backend that answers later;
-//! `qos.rs` lateness and latency.
+//! `qos.rs` lateness and latency; `objects.rs` classifiers on frames and objects; `mapping.rs`
+//! a mapped frame's planes for the converters.
 
 use gst::glib;
 use gst::prelude::*;
@@ -15,6 +16,7 @@ mod decode;
 mod engine;
 mod imp;
 mod kserve;
+mod mapping;
 mod objects;
 mod onnx;
 mod openvino;

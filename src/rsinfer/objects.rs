@@ -18,17 +18,17 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use gst_video::prelude::*;
 use gst_video::VideoRegionOfInterestMeta;
 
 use super::engine::Ticket;
 use super::imp::{RsInfer, State, StreamFailure, CAT};
+use super::mapping::{map_frame, Planes};
 use super::settings::{parse_channels, Settings};
 use super::InferenceRegion;
 use crate::classify::{self, Activation, Classification, Policy, TrackCache};
 use crate::detection::{self, attribute, Attribute, Detection};
 use crate::preprocess::crop::{CropConverter, CropFit, CropGeometry, CropRect};
-use crate::preprocess::{Colorimetry, FrameData, PixelFormat};
+use crate::preprocess::{Colorimetry, PixelFormat};
 
 /// How long one answer is awaited before the wait is logged (it goes on: the backend has
 /// its own timeouts).
@@ -254,29 +254,9 @@ impl RsInfer {
         let mut tickets: Vec<Option<Ticket>> = Vec::with_capacity(rects.len());
         if !rects.is_empty() {
             let fail = |msg: gst::ErrorMessage| StreamFailure(gst::FlowError::Error, Some(msg));
-            let frame =
-                gst_video::VideoFrameRef::from_buffer_ref_readable(&*buf, &info).map_err(|_| {
-                    fail(gst::error_msg!(
-                        gst::StreamError::Format,
-                        ("Cannot map the frame")
-                    ))
-                })?;
-            let n_planes = (frame.n_planes() as usize).min(3);
-            let mut planes: [&[u8]; 3] = [&[], &[], &[]];
-            let mut strides = [0usize; 3];
-            for p in 0..n_planes {
-                planes[p] = frame.plane_data(p as u32).map_err(|_| {
-                    fail(gst::error_msg!(
-                        gst::StreamError::Format,
-                        ("Cannot map plane {}", p)
-                    ))
-                })?;
-                strides[p] = frame.plane_stride()[p] as usize;
-            }
-            let data = FrameData {
-                planes: &planes[..n_planes],
-                strides: &strides[..n_planes],
-            };
+            let frame = map_frame(buf, &info)?;
+            let planes = Planes::of(&frame)?;
+            let data = planes.data();
             let Some(converter) = classifier.converter.as_mut() else {
                 return Err(StreamFailure(gst::FlowError::NotNegotiated, None));
             };
