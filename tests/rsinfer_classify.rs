@@ -460,3 +460,44 @@ fn a_chained_pipeline_classifies_the_detectors_objects() {
     assert!(objects > 30, "the detector found objects: {objects}");
     assert_eq!(classified, objects, "every object has a colour");
 }
+
+/// pipelines/classify.sh as documented: the sample video through detector, tracker and the
+/// shipped colour classifier to an annotated MP4, every frame kept; a bad classifier is a
+/// clear failure.
+#[test]
+fn the_classify_pipeline_script_writes_an_annotated_mp4() {
+    init();
+    let dir = common::TempDir::new("classify-script");
+    let out = dir.path().join("classified.mp4");
+    let run = |args: &[&str]| {
+        std::process::Command::new("bash")
+            .arg(root().join("pipelines/classify.sh"))
+            .args(args)
+            .env(
+                "RSVISION_PLUGIN_DIR",
+                common::plugin_library().parent().unwrap(),
+            )
+            .env("OUTPUT", &out)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[]);
+    assert!(
+        output.status.success(),
+        "classify.sh failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        common::decoded_frames(&out),
+        common::decoded_frames(&root().join("data/sample-shapes.mp4"))
+    );
+    let video = root().join("data/sample-shapes.mp4");
+    let bad = run(&[video.to_str().unwrap(), "/nonexistent/classifier.onnx"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/classifier.onnx"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
