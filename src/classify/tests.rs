@@ -11,7 +11,8 @@ fn c(label_id: usize, confidence: f32) -> Option<Classification> {
     })
 }
 
-/// A policy with only what a test sets: no interval, growth, cap, threshold or forgetting.
+/// A policy with only what a test sets: no interval, growth, cap, threshold, forgetting or
+/// identity switch.
 fn bare() -> Policy {
     Policy {
         interval_frames: u32::MAX,
@@ -23,6 +24,7 @@ fn bare() -> Policy {
         threshold: 0.0,
         capacity: 100,
         forget_after_frames: 0,
+        switch_after: 0,
     }
 }
 
@@ -51,6 +53,7 @@ fn defaults() {
     assert_eq!(p.threshold, 0.5);
     assert_eq!(p.capacity, 1000);
     assert_eq!(p.forget_after_frames, 300);
+    assert_eq!(p.switch_after, 2);
 }
 
 #[test]
@@ -497,4 +500,235 @@ fn the_default_policy_end_to_end() {
     // Not seen for 300 frames: forgotten.
     cache.sweep(399 + 300);
     assert!(cache.is_empty());
+}
+
+/// Identity switches: re-inferred every 10 frames, votes from 0.5, a switch after 2.
+fn switching() -> Policy {
+    Policy {
+        interval_frames: 10,
+        threshold: 0.5,
+        switch_after: 2,
+        ..bare()
+    }
+}
+
+#[test]
+fn two_confident_disagreements_switch_the_identity() {
+    let mut cache = TrackCache::new(switching());
+    cache.record(1, 0, None, AREA, c(0, 0.9));
+    cache.record(1, 10, None, AREA, c(0, 0.8)); // label 0, score 1.7
+    cache.record(1, 20, None, AREA, c(3, 0.7));
+    assert_eq!(label(&cache, 20), Some(0));
+    // Checked again at once, not 10 frames later.
+    assert!(cache.due(1, 21, None, AREA));
+    // 0.7 + 0.6 = 1.3 < 1.7 would not overtake: the switch replaces label 0.
+    cache.record(1, 21, None, AREA, c(3, 0.6));
+    let a = cache.result(1, 21).unwrap();
+    assert_eq!(
+        (a.label_id, a.attempts, a.votes, a.frames_ago),
+        (3, 2, 2, 0)
+    );
+    assert!((a.confidence - 0.65).abs() < 1e-6, "{a:?}");
+    // The new object is re-inferred by the interval again.
+    assert!(!cache.due(1, 22, None, AREA));
+    assert!(!cache.due(1, 30, None, AREA));
+    assert!(cache.due(1, 31, None, AREA));
+    // Label 0 is gone with the old object: one vote for it is a disagreement now.
+    cache.record(1, 31, None, AREA, c(0, 0.9));
+    let a = cache.result(1, 31).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (3, 3, 2));
+    assert!(cache.due(1, 32, None, AREA));
+}
+
+#[test]
+fn one_disagreement_then_agreement_keeps_the_label() {
+    let mut cache = TrackCache::new(switching());
+    cache.record(1, 0, None, AREA, c(0, 0.9));
+    assert!(!cache.due(1, 1, None, AREA));
+    cache.record(1, 10, None, AREA, c(3, 0.8));
+    assert!(cache.due(1, 11, None, AREA)); // the interval alone waits until frame 20
+    cache.record(1, 11, None, AREA, c(0, 0.9));
+    let a = cache.result(1, 11).unwrap();
+    assert_eq!(
+        (a.label_id, a.attempts, a.votes, a.frames_ago),
+        (0, 3, 2, 0)
+    );
+    // Agreement: back to the interval.
+    assert!(!cache.due(1, 12, None, AREA));
+    assert!(!cache.due(1, 20, None, AREA));
+    assert!(cache.due(1, 21, None, AREA));
+    // The agreement ended the run: another disagreement for label 3 is a run of 1.
+    cache.record(1, 21, None, AREA, c(3, 0.8));
+    let a = cache.result(1, 21).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (0, 4, 2));
+}
+
+#[test]
+fn disagreements_for_two_labels_do_not_switch() {
+    let mut cache = TrackCache::new(switching());
+    cache.record(1, 0, None, AREA, c(0, 0.95));
+    cache.record(1, 10, None, AREA, c(0, 0.95)); // score 1.9
+    cache.record(1, 20, None, AREA, c(3, 0.6));
+    assert!(cache.due(1, 21, None, AREA));
+    cache.record(1, 21, None, AREA, c(5, 0.6)); // another label: a new run of 1
+    let a = cache.result(1, 21).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (0, 4, 2));
+    // Still a disagreement: checked again on the next frame.
+    assert!(cache.due(1, 22, None, AREA));
+    cache.record(1, 22, None, AREA, c(5, 0.6)); // label 5 twice in a row: a switch
+    let a = cache.result(1, 22).unwrap();
+    assert_eq!(
+        (a.label_id, a.attempts, a.votes, a.frames_ago),
+        (5, 2, 2, 0)
+    );
+    assert!((a.confidence - 0.6).abs() < 1e-6, "{a:?}");
+}
+
+#[test]
+fn switch_after_zero_keeps_the_label_for_the_whole_track() {
+    let run = |switch_after: u32| {
+        let mut cache = TrackCache::new(Policy {
+            switch_after,
+            ..switching()
+        });
+        cache.record(1, 0, None, AREA, c(0, 0.9));
+        cache.record(1, 10, None, AREA, c(0, 0.9)); // score 1.8
+        cache.record(1, 20, None, AREA, c(3, 0.8));
+        let due = cache.due(1, 21, None, AREA);
+        cache.record(1, 21, None, AREA, c(3, 0.8)); // 1.6
+        let a = cache.result(1, 21).unwrap();
+        (due, a.label_id, a.attempts, a.votes)
+    };
+    assert_eq!(run(0), (false, 0, 4, 2));
+    assert_eq!(run(2), (true, 3, 2, 2));
+    // Without switches a label is replaced by score only: 2.4 > 1.8.
+    let mut cache = TrackCache::new(Policy {
+        switch_after: 0,
+        ..switching()
+    });
+    attempts(&mut cache, 0, &[c(0, 0.9), c(0, 0.9), c(3, 0.8), c(3, 0.8)]);
+    assert_eq!(label(&cache, 3), Some(0));
+    cache.record(1, 4, None, AREA, c(3, 0.8));
+    let a = cache.result(1, 4).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (3, 5, 3));
+}
+
+#[test]
+fn a_switch_restarts_the_attempt_budget() {
+    let mut cache = TrackCache::new(Policy {
+        max_attempts: 4,
+        ..switching()
+    });
+    cache.record(1, 0, None, AREA, c(0, 0.9));
+    cache.record(1, 10, None, AREA, c(0, 0.9));
+    cache.record(1, 20, None, AREA, c(3, 0.9));
+    cache.record(1, 21, None, AREA, c(3, 0.9)); // 4 attempts, and a switch
+    assert_eq!(cache.result(1, 21).unwrap().attempts, 2);
+    // Two attempts left for the new object.
+    assert!(cache.due(1, 31, None, AREA));
+    cache.record(1, 31, None, AREA, c(3, 0.9));
+    assert!(cache.due(1, 41, None, AREA));
+    cache.record(1, 41, None, AREA, c(3, 0.9));
+    assert!(!cache.due(1, 51, None, AREA));
+    let a = cache.result(1, 51).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (3, 4, 4));
+
+    // A disagreement on the last attempt of the budget is not checked: the known limit.
+    let mut cache = TrackCache::new(Policy {
+        max_attempts: 2,
+        ..switching()
+    });
+    cache.record(1, 0, None, AREA, c(0, 0.9));
+    cache.record(1, 10, None, AREA, c(3, 0.9));
+    assert!(!cache.due(1, 11, None, AREA));
+    assert_eq!(label(&cache, 11), Some(0));
+}
+
+#[test]
+fn weak_attempts_neither_extend_nor_end_a_run() {
+    let mut cache = TrackCache::new(switching());
+    cache.record(1, 0, None, AREA, c(0, 0.9));
+    cache.record(1, 10, None, AREA, c(0, 0.9));
+    cache.record(1, 20, None, AREA, c(3, 0.8));
+    // A failed attempt is not counted: the check is still due.
+    cache.record(1, 21, None, AREA, None);
+    assert!(cache.due(1, 22, None, AREA));
+    // A weak attempt is the check, inconclusive: back to the interval, the run kept.
+    cache.record(1, 22, None, AREA, c(3, 0.3));
+    assert!(!cache.due(1, 23, None, AREA));
+    assert!(cache.due(1, 32, None, AREA));
+    cache.record(1, 32, None, AREA, c(0, 0.2)); // weak, for the published label
+    assert_eq!(label(&cache, 32), Some(0));
+    cache.record(1, 42, None, AREA, c(3, 0.7)); // the run's second vote: a switch
+    let a = cache.result(1, 45).unwrap();
+    // The weak attempts are not carried over to the new object.
+    assert_eq!(
+        (a.label_id, a.attempts, a.votes, a.frames_ago),
+        (3, 2, 2, 3)
+    );
+    assert!((a.confidence - 0.75).abs() < 1e-6, "{a:?}");
+}
+
+#[test]
+fn before_publication_there_are_no_disagreements() {
+    let mut cache = TrackCache::new(Policy {
+        min_attempts: 3,
+        ..switching()
+    });
+    cache.record(1, 0, None, AREA, c(0, 0.9));
+    cache.record(1, 10, None, AREA, c(3, 0.9));
+    assert!(!cache.due(1, 11, None, AREA));
+    cache.record(1, 20, None, AREA, c(3, 0.9));
+    let a = cache.result(1, 20).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (3, 3, 2));
+}
+
+#[test]
+fn a_switched_track_publishes_by_min_attempts() {
+    let mut cache = TrackCache::new(Policy {
+        min_attempts: 3,
+        interval_frames: 1,
+        ..switching()
+    });
+    attempts(&mut cache, 0, &[c(0, 0.9), c(0, 0.9), c(0, 0.9)]);
+    assert_eq!(label(&cache, 2), Some(0));
+    attempts(&mut cache, 3, &[c(3, 0.9), c(3, 0.8)]);
+    // A new object with 2 votes of the 3 needed: nothing shown yet.
+    assert_eq!(cache.result(1, 4), None);
+    cache.record(1, 5, None, AREA, c(3, 0.7));
+    let a = cache.result(1, 5).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (3, 3, 3));
+    assert!((a.confidence - 0.8).abs() < 1e-6, "{a:?}");
+}
+
+#[test]
+fn a_disagreement_that_wins_on_score_ends_the_run() {
+    let mut cache = TrackCache::new(switching());
+    cache.record(1, 0, None, AREA, c(0, 0.6));
+    cache.record(1, 10, None, AREA, c(3, 0.9)); // 0.9 > 0.6: label 3 by score
+    let a = cache.result(1, 10).unwrap();
+    assert_eq!((a.label_id, a.attempts, a.votes), (3, 2, 1));
+    // Nothing to check: the interval applies.
+    assert!(!cache.due(1, 11, None, AREA));
+    assert!(cache.due(1, 20, None, AREA));
+}
+
+#[test]
+fn the_default_policy_follows_a_scene_cut() {
+    // 30 fps, a track carried over a cut on frame 95 onto an object of another label.
+    let mut cache = TrackCache::new(Policy::default());
+    let mut classified = Vec::new();
+    for f in 0..130u64 {
+        if cache.due(7, f, Some(f * 33), AREA) {
+            classified.push(f);
+            let r = if f < 95 { c(1, 0.8) } else { c(2, 0.7) };
+            cache.record(7, f, Some(f * 33), AREA, r);
+        }
+    }
+    assert_eq!(&classified[8..], &[80, 90, 100, 101, 111, 121]);
+    let a = cache.result(7, 129).unwrap();
+    assert_eq!(
+        (a.label_id, a.attempts, a.votes, a.frames_ago),
+        (2, 4, 4, 8)
+    );
 }

@@ -5,13 +5,16 @@
 //! without one are classified on every frame and never reach the cache.
 //!
 //! # When a track is classified ([`TrackCache::due`])
-//! A track is due when it is new (no counted attempt yet), or when any of these holds since
+//! A track is due when it is new (no counted attempt yet), or when its last counted attempt
+//! was a confident disagreement (see *Identity switches*), or when any of these holds since
 //! its last counted attempt: `interval_frames` frames passed, `interval_ms` of stream time
-//! passed, its box area grew by more than `growth` (DeepStream's rule, with its 20 %), and
-//! only while it has attempts left (`max_attempts`, Frigate's 16). `interval_frames = 0`
-//! classifies a track on every frame until it has a published result and never after
-//! (DL Streamer's `reclassify-interval=0`), whatever `interval_ms` and `growth` say. An
-//! attempt whose inference failed or whose crop was empty is not counted: the track stays due.
+//! passed, its box area grew by more than `growth` (DeepStream's rule, with its 20 %); and
+//! in every case only while it has attempts left (`max_attempts`, Frigate's 16).
+//! `interval_frames = 0` classifies a track on every frame until it has a published result
+//! and never after (DL Streamer's `reclassify-interval=0`), whatever `interval_ms` and
+//! `growth` say (only a disagreement, from an attempt the caller made anyway, makes it due
+//! once more). An attempt whose inference failed or whose crop was empty is not counted: the
+//! track stays due.
 //!
 //! # What a track shows ([`TrackCache::result`])
 //! Every counted attempt whose top-1 confidence reaches `threshold` **votes** for its label
@@ -22,11 +25,11 @@
 //! **published** once the track has at least `min_attempts` voting attempts and the winner's
 //! agreement is at least `min_agreement` (Frigate: 3 attempts, 60 %).
 //!
-//! Once published, a result is never erased nor replaced by a weaker one: a later weak
-//! attempt changes nothing, and a vote for another label replaces the published label only
-//! when that label's score strictly exceeds the published one's and it meets
-//! `min_agreement` itself. The published label's confidence, votes and `frames_ago` follow
-//! its own votes. Compared with the others:
+//! Once published, a result is never erased nor replaced by a weaker one (short of an
+//! identity switch, below): a later weak attempt changes nothing, and a vote for another
+//! label replaces the published label only when that label's score strictly exceeds the
+//! published one's and it meets `min_agreement` itself. The published label's confidence,
+//! votes and `frames_ago` follow its own votes. Compared with the others:
 //! - DeepStream's secondary classifiers keep the **latest** result per track: a re-inference
 //!   below `classifier-threshold` **erases** the label (`merge_classification_output`
 //!   replaces the cached attributes wholesale), and one bad crop flips it;
@@ -35,6 +38,36 @@
 //! - Frigate publishes after at least 3 attempts scoring at least 0.8 of which 60 % agree on
 //!   the label (a vote by count), at most 16 attempts per object. Here the vote is weighted by
 //!   confidence, the published result is sticky, and the numbers are settings.
+//!
+//! # Identity switches
+//! A sticky result has one failure: a tracker that carries a track over onto another object
+//! (a scene cut, a crossing) keeps showing the first object's label, since the old votes
+//! outweigh the new object's. So, once a track has a published label (before that nothing
+//! here applies), an attempt that votes (top-1 confidence at least `threshold`) for another
+//! label is a **disagreement**:
+//! - after a disagreement the track is due again on the very next frame, whatever
+//!   `interval_frames`, `interval_ms` and `growth` say (but only with attempts left), so that
+//!   a suspected switch is checked at once rather than an interval later;
+//! - when `switch_after` voting attempts in a row are disagreements for one and the same
+//!   label, the track is taken for a new object: its votes and its attempt count restart
+//!   with those `switch_after` attempts only (weak attempts in between are not carried
+//!   over), so the new object has its own `max_attempts` budget, and its result is published
+//!   by the rules above (`min_attempts`, `min_agreement`; with the defaults at once), its
+//!   confidence, votes and `frames_ago` from those attempts;
+//! - a vote for the published label ends the run of disagreements, and a disagreement for
+//!   yet another label starts a new run of 1 for that label; a disagreement that makes its
+//!   label published by score (above) ends the run too;
+//! - weak attempts neither extend nor end a run; they are counted attempts, so the track is
+//!   due by its usual interval after one (a weak attempt right after a disagreement is the
+//!   next-frame check, and the following check waits the interval); failed attempts are not
+//!   counted at all and change nothing (a pending next-frame check stays due);
+//! - until the switch, each disagreement also votes as any attempt does.
+//!
+//! `switch_after = 0` disables all of this (the rules as before: sticky for the whole
+//! track). A track with no attempts left is never due, so a switch is not noticed after its
+//! budget: with the defaults (16 attempts every 10 frames) about 5 s after the track
+//! appeared, or after its last switch. Nor is it after publication with
+//! `interval_frames = 0`, which never classifies a published track again.
 //!
 //! # `frames_ago`
 //! The frames between the caller's `frame` and the latest attempt that voted for the
@@ -90,6 +123,12 @@ pub const DEFAULT_FORGET_AFTER_FRAMES: u64 = 300;
 /// (only when `max_attempts` is 0 or above this do tracks see so many labels).
 pub const MAX_LABELS_PER_TRACK: usize = 32;
 
+/// Two voting attempts in a row for one label other than the published one restart the track
+/// as a new object: one disagreement can be a bad crop (the next-frame check settles it), two
+/// that agree are a different object far more often than two bad crops that agree. The check
+/// costs one attempt on the next frame, and only on tracks whose result is in question.
+pub const DEFAULT_SWITCH_AFTER: u32 = 2;
+
 /// Tolerance on the agreement ratio (3 votes of 5 agree at 0.6).
 const AGREEMENT_EPSILON: f64 = 1e-9;
 
@@ -118,6 +157,9 @@ pub struct Policy {
     pub capacity: usize,
     /// A track not seen for this many frames is dropped by [`TrackCache::sweep`] (0: never).
     pub forget_after_frames: u64,
+    /// Voting attempts in a row for one label other than the published one after which the
+    /// track is taken for a new object and its votes and attempts restart (0: never).
+    pub switch_after: u32,
 }
 
 impl Default for Policy {
@@ -132,6 +174,7 @@ impl Default for Policy {
             threshold: DEFAULT_THRESHOLD,
             capacity: DEFAULT_CAPACITY,
             forget_after_frames: DEFAULT_FORGET_AFTER_FRAMES,
+            switch_after: DEFAULT_SWITCH_AFTER,
         }
     }
 }
@@ -144,7 +187,7 @@ pub struct Attribute {
     pub confidence: f32,
     /// Frames since the latest attempt that voted for the label (0: this frame).
     pub frames_ago: u64,
-    /// Counted attempts on the track (voting or not).
+    /// Counted attempts on the track (voting or not), since its last identity switch.
     pub attempts: u32,
     /// Attempts that voted for the label.
     pub votes: u32,
@@ -180,6 +223,11 @@ struct Entry {
     tallies: Vec<Tally>,
     /// Index in `tallies` of the published label.
     published: Option<usize>,
+    /// The current run of disagreements: their label, the sum of their confidences, their
+    /// number and the frame of the latest.
+    run: Option<Tally>,
+    /// The last counted attempt was a disagreement: due on the next frame.
+    recheck: bool,
 }
 
 impl Entry {
@@ -192,7 +240,65 @@ impl Entry {
             last_attempt: None,
             tallies: Vec::new(),
             published: None,
+            run: None,
+            recheck: false,
         }
+    }
+
+    fn published_label(&self) -> Option<usize> {
+        self.published.map(|i| self.tallies[i].label_id)
+    }
+
+    /// A counted attempt's vote (top-1 at or above the threshold): follows the run of
+    /// disagreements, then votes or restarts the track as a new object.
+    fn vote_or_switch(&mut self, label_id: usize, confidence: f64, frame: u64, policy: &Policy) {
+        if policy.switch_after == 0 {
+            self.run = None;
+        } else if let Some(shown) = self.published_label() {
+            if label_id == shown {
+                self.run = None;
+            } else {
+                let mut run = match self.run {
+                    Some(r) if r.label_id == label_id => r,
+                    _ => Tally {
+                        label_id,
+                        score: 0.0,
+                        votes: 0,
+                        last_vote: frame,
+                    },
+                };
+                run.score += confidence;
+                run.votes = run.votes.saturating_add(1);
+                run.last_vote = frame;
+                if run.votes >= policy.switch_after {
+                    self.restart(run, policy);
+                    return;
+                }
+                self.run = Some(run);
+                self.recheck = true;
+            }
+        }
+        self.vote(label_id, confidence, frame, policy);
+        if self
+            .run
+            .is_some_and(|r| Some(r.label_id) == self.published_label())
+        {
+            // The disagreement won on score: nothing left to check.
+            self.run = None;
+            self.recheck = false;
+        }
+    }
+
+    /// A new object on the track: only the run's attempts are kept, as its votes.
+    fn restart(&mut self, run: Tally, policy: &Policy) {
+        self.attempts = run.votes;
+        self.voting = run.votes;
+        self.tallies.clear();
+        self.tallies.push(run);
+        self.published = None;
+        self.run = None;
+        self.recheck = false;
+        self.decide(policy);
     }
 
     fn agreement(&self, t: &Tally) -> f64 {
@@ -300,8 +406,9 @@ impl TrackCache {
         self.evict();
     }
 
-    /// Whether the track needs an inference on this frame: it is new, or its interval
-    /// elapsed or its box grew, and it has attempts left. Marks the track seen.
+    /// Whether the track needs an inference on this frame: it is new, or its last attempt
+    /// disagreed with its published label, or its interval elapsed or its box grew, and it has
+    /// attempts left. Marks the track seen.
     pub fn due(&mut self, track: u64, frame: u64, time_ms: Option<u64>, area: f64) -> bool {
         let p = self.policy.clone();
         let e = self.touch(track, frame);
@@ -311,6 +418,9 @@ impl TrackCache {
         let Some(last) = e.last_attempt else {
             return true;
         };
+        if e.recheck && p.switch_after > 0 {
+            return true;
+        }
         if p.interval_frames == 0 {
             return e.published.is_none();
         }
@@ -349,9 +459,10 @@ impl TrackCache {
             time_ms,
             area,
         });
+        e.recheck = false;
         let confidence = result.confidence;
         if confidence.is_finite() && confidence > 0.0 && confidence >= p.threshold {
-            e.vote(result.label_id, f64::from(confidence), frame, &p);
+            e.vote_or_switch(result.label_id, f64::from(confidence), frame, &p);
         }
     }
 
