@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use gst::prelude::*;
 use gstrsvision::detection::tracking::{self, TrackerFrame};
-use gstrsvision::detection::{self, Detection, TrackEvent};
+use gstrsvision::detection::{self, Attribute, Detection, TrackEvent};
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use serde_json::Value;

@@ -239,6 +239,10 @@ impl RsMsgBroker {
         let timestamp_ms = capture::capture_time_ms(&self.obj(), buf);
         state.last_capture_ms = Some(timestamp_ms);
         let events: Vec<TrackEvent> = frames.into_iter().flat_map(|f| f.events).collect();
+        // Classifiers after the tracker put their attributes on the objects: remembered per
+        // track for its events.
+        let detections = detection::read(buf, state.frame_width, state.frame_height);
+        state.publisher.remember_attributes(&detections);
         if events.is_empty() {
             return;
         }

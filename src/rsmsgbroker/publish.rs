@@ -3,7 +3,9 @@
 //! message per event) and of finished rssmartrecord clips (either mode: a full-schema
 //! message per clip), serialised and handed to the [`Transport`].
 
-use crate::detection::{ClipDone, TrackEvent};
+use std::collections::HashMap;
+
+use crate::detection::{ClipDone, Detection, TrackEvent};
 use crate::msgconv::payload::EVENT_TYPES;
 use crate::msgconv::{Frame, KeyPath, Object, PayloadBuilder};
 
@@ -22,7 +24,14 @@ pub(super) struct Publisher {
     payload: String,
     /// The partition key path was not found in a message (warned once).
     key_missing_warned: bool,
+    /// `publish=tracks`: the latest classification attributes seen on each live track
+    /// (name, label, confidence), for its events; a track's entry goes with its exit.
+    track_attributes: HashMap<u64, Vec<(String, String, f64)>>,
 }
+
+/// Tracks whose attributes are remembered at most (rstracker's `max-tracks` is 1000): beyond
+/// it, tracks whose exit was never seen are forgotten.
+const MAX_TRACK_ATTRIBUTES: usize = 4096;
 
 /// Where a message goes and where its trouble is reported.
 pub(super) struct Sink<'a> {
@@ -40,6 +49,29 @@ impl Publisher {
             key_path,
             payload: String::with_capacity(2048),
             key_missing_warned: false,
+            track_attributes: HashMap::new(),
+        }
+    }
+
+    /// `publish=tracks`: remembers the attributes of the tracked objects of a frame, so the
+    /// track's events (also its exit, when the object is gone) carry them.
+    pub(super) fn remember_attributes(&mut self, detections: &[Detection]) {
+        for d in detections {
+            let Some(track) = d.track_id.filter(|_| !d.attributes.is_empty()) else {
+                continue;
+            };
+            if self.track_attributes.len() >= MAX_TRACK_ATTRIBUTES
+                && !self.track_attributes.contains_key(&track)
+            {
+                self.track_attributes.clear();
+            }
+            self.track_attributes.insert(
+                track,
+                d.attributes
+                    .iter()
+                    .map(|a| (a.name.clone(), a.label.clone(), a.confidence))
+                    .collect(),
+            );
         }
     }
 
@@ -96,7 +128,13 @@ impl Publisher {
             if !EVENT_TYPES.contains(&ev.event.as_str()) {
                 continue;
             }
-            let obj = Object::from_track_event(ev, frame_width, frame_height);
+            let mut obj = Object::from_track_event(ev, frame_width, frame_height);
+            obj.attributes = if ev.event == "exit" {
+                self.track_attributes.remove(&ev.track_id)
+            } else {
+                self.track_attributes.get(&ev.track_id).cloned()
+            }
+            .unwrap_or_default();
             let mut payload = std::mem::take(&mut self.payload);
             payload.clear();
             let message_id = uuid::Uuid::new_v4();

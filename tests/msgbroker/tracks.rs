@@ -218,6 +218,72 @@ fn tracks_one_message_per_track_event() {
     assert!(harness_warnings(&h).is_empty());
 }
 
+/// Track events carry the classification attributes of their track (a classifier after
+/// the tracker put them on the objects): the entry those of its own frame, later events the
+/// latest seen, the exit (object gone) the last ones; a track without any carries none.
+#[test]
+fn track_events_carry_the_tracks_attributes() {
+    let dir = TempDir::new("msgbroker-track-attributes");
+    let out = dir.path().join("events.jsonl");
+    let mut h = broker_harness(&out, &[("publish", "tracks")]);
+    let colour = |label: &str, confidence: f64| Attribute {
+        name: "colour".into(),
+        label: label.into(),
+        label_id: 0,
+        confidence,
+        model_name: "colours".into(),
+        frames_ago: 0,
+        attempts: 1,
+        votes: 1,
+    };
+    let mut red = det(0, "person", Some(5));
+    red.attributes = vec![colour("red", 0.9)];
+    let mut blue = red.clone();
+    blue.attributes = vec![colour("blue", 0.95)];
+    let plain = det(1, "car", Some(6));
+    let b = (10.0, 20.0, 40.0, 30.0);
+    let frames = [
+        (
+            vec![red.clone(), plain.clone()],
+            vec![
+                track_event(5, "entry", b, (0.0, 0.0)),
+                track_event(6, "entry", b, (0.0, 0.0)),
+            ],
+        ),
+        (vec![blue.clone(), plain.clone()], vec![]),
+        // The object is gone from this frame; its exit has its last attributes.
+        (
+            vec![plain.clone()],
+            vec![track_event(5, "exit", b, (0.0, 0.0))],
+        ),
+    ];
+    for (n, (dets, events)) in frames.into_iter().enumerate() {
+        h.push(tracked_frame(n as u64, &dets, events)).unwrap();
+    }
+    assert!(h.push_event(tracking::events_event(&[track_event(
+        6,
+        "exit",
+        b,
+        (0.0, 0.0)
+    )])));
+    let msgs = lines(&out);
+    assert_eq!(msgs.len(), 4, "{msgs:?}");
+    let colour_of = |m: &Value| m["object"]["Person"]["colour"].as_str().map(String::from);
+    assert_eq!(colour_of(&msgs[0]).as_deref(), Some("red"), "{}", msgs[0]);
+    assert!(
+        msgs[1]["object"]["Car"].as_object().unwrap().is_empty(),
+        "{}",
+        msgs[1]
+    );
+    assert_eq!(msgs[2]["event"]["type"], "exit");
+    assert_eq!(colour_of(&msgs[2]).as_deref(), Some("blue"), "{}", msgs[2]);
+    assert!(
+        msgs[3]["object"]["Car"].as_object().unwrap().is_empty(),
+        "{}",
+        msgs[3]
+    );
+}
+
 /// End-of-stream exits before any frame: stamped with the current time.
 #[test]
 fn tracks_stream_end_before_any_frame_is_stamped_now() {
