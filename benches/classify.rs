@@ -9,9 +9,12 @@
 //! In one run:
 //! * the element in a `gst_check::Harness` on an I420 720p frame carrying 0, 1, 10 and 50
 //!   untracked objects (each classified on every frame), median ms per frame, for
-//!   `performance-hint=latency` (one session: the crops one by one) and `throughput` (the
-//!   default: one session per core, the crops of a frame handed out together); the cost per
-//!   object is (frame time with N objects - frame time with none) / N;
+//!   `performance-hint=latency` (one session) and `throughput` (the default: one session
+//!   per core, the crops of a frame handed out together), each with `batch-size=1` (crops
+//!   one by one) and `batch-size=16` (batches of up to 16 crops: the shipped classifier's
+//!   batch axis is dynamic; `batch-size=0` chooses batches with one session and one by one
+//!   with several); the cost per object is (frame time with N objects - frame time with
+//!   none) / N;
 //! * the parts of that cost: the crops alone (`CropConverter`, 50 crops) and bare ONNX
 //!   Runtime runs of the classifier (one session, one by one);
 //! * the share of a detector frame it adds: the same frame through `rsinfer` with the shipped
@@ -274,23 +277,40 @@ fn main() {
     println!("detector rsinfer (rsvision-shapes, 320) on the frame: {det_ms:.2} ms");
 
     for hint in ["latency", "throughput"] {
-        let props = [
-            ("model-location", model_s.as_str()),
-            ("inference-region", "objects"),
-            ("classifier-threshold", "0"),
-            ("performance-hint", hint),
-        ];
-        let base = element_ms(&props, &frame, &[], frames);
-        println!("classifier {hint}: 0 objects {base:.3} ms/frame");
-        for n in [1usize, 10, 50] {
-            let ms = element_ms(&props, &frame, &boxes(n), frames);
-            let per = (ms - base) / n as f64;
-            println!(
-                "classifier {hint}: {n:2} objects {ms:7.2} ms/frame, {per:.3} ms per object \
-                 (bare run {bare:.3} + crop {:.3}), {:.2}x the detector's frame time",
-                c50 / 50.0,
-                (ms - base) / det_ms
-            );
+        let mut one_by_one = Vec::new();
+        for batch in ["1", "16"] {
+            let what = if batch == "1" {
+                "one by one"
+            } else {
+                "batched"
+            };
+            let props = [
+                ("model-location", model_s.as_str()),
+                ("inference-region", "objects"),
+                ("classifier-threshold", "0"),
+                ("performance-hint", hint),
+                ("batch-size", batch),
+            ];
+            let base = element_ms(&props, &frame, &[], frames);
+            println!("classifier {hint}, {what}: 0 objects {base:.3} ms/frame");
+            for (i, n) in [1usize, 10, 50].into_iter().enumerate() {
+                let ms = element_ms(&props, &frame, &boxes(n), frames);
+                let per = (ms - base) / n as f64;
+                let ratio = match one_by_one.get(i) {
+                    Some(single) => format!(", {:.2}x one by one's speed", single / ms),
+                    None => String::new(),
+                };
+                println!(
+                    "classifier {hint}, {what}: {n:2} objects {ms:7.2} ms/frame, {per:.3} ms per \
+                     object (bare run {bare:.3} + crop {:.3}), {:.2}x the detector's frame \
+                     time{ratio}",
+                    c50 / 50.0,
+                    (ms - base) / det_ms
+                );
+                if batch == "1" {
+                    one_by_one.push(ms);
+                }
+            }
         }
     }
 

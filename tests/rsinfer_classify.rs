@@ -312,12 +312,9 @@ fn tracks_are_reclassified_every_n_frames_and_served_from_the_cache_between() {
     assert_eq!(first.get::<u32>("frames-ago").unwrap(), 1);
 }
 
-#[test]
-fn a_confident_result_is_not_replaced_by_one_different_attempt() {
-    init();
-    // The track's box sits on the red bar for 3 frames, then on the green one: DeepStream
-    // and gvaclassify would switch at once (latest wins); the vote switches once green's
-    // votes outweigh red's.
+/// The labels of a track whose box sits on the red bar for 3 frames, then on the green one,
+/// classified on every frame.
+fn red_then_green(switch_votes: &str) -> Vec<String> {
     let mut h = harness(
         &[
             ("model-location", &data("colour_logits.onnx")),
@@ -325,6 +322,7 @@ fn a_confident_result_is_not_replaced_by_one_different_attempt() {
             ("attribute-name", "colour"),
             ("reclassify-interval", "1"),
             ("reclassify-growth", "0"),
+            ("identity-switch-votes", switch_votes),
         ],
         "RGB",
         320,
@@ -344,13 +342,27 @@ fn a_confident_result_is_not_replaced_by_one_different_attempt() {
             .unwrap();
         got.push(labels(&out)[0].clone());
     }
-    // Frame 5 is a tie of three votes each (the winner must strictly overtake).
+    got
+}
+
+#[test]
+fn a_confident_result_is_not_replaced_by_one_different_attempt() {
+    init();
+    // Without identity switches: DeepStream and gvaclassify would switch at once (latest
+    // wins); the vote switches once green's votes outweigh red's. Frame 5 is a tie of three
+    // votes each (the winner must strictly overtake).
+    let got = red_then_green("0");
     assert_eq!(
         got[..5],
         ["red"; 5],
         "green needs more votes than red's three: {got:?}"
     );
     assert_eq!(got[6..], ["green"; 2], "{got:?}");
+    // With the default identity-switch-votes=2: one confident green is not enough, two in a
+    // row mean another object under the same id.
+    let got = red_then_green("2");
+    assert_eq!(got[..4], ["red"; 4], "{got:?}");
+    assert_eq!(got[4..], ["green"; 4], "{got:?}");
 }
 
 #[test]
@@ -386,10 +398,10 @@ fn bad_classifier_settings_are_clear_start_errors() {
     let cases: Vec<(String, &str)> = vec![
         (
             format!(
-                "model-location={} inference-region=objects",
+                "model-location={} model-type=classify",
                 data("const_v8.onnx")
             ),
-            "is a detector",
+            "const_v8",
         ),
         (
             format!(

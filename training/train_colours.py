@@ -351,8 +351,10 @@ def export(model, path):
     model.eval()
     wrapped = softmaxed(model).eval()
     tmp = path + ".tmp"
+    # A dynamic batch axis: rsinfer gives all crops of a frame to it at once.
     torch.onnx.export(wrapped, torch.zeros(1, 3, INPUT, INPUT), tmp, input_names=["images"],
                       output_names=["output0"], opset_version=17, do_constant_folding=True,
+                      dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}},
                       dynamo=False)
     m = onnx.load(tmp)
     os.remove(tmp)

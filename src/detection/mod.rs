@@ -5,9 +5,12 @@
 //!
 //! * `x, y, w, h`: the pixel rectangle in the coordinates of the buffer it is attached to,
 //! * `roi_type`: the class label,
-//! * `id`: numbers the objects of a frame from 0, `parent_id`: -1,
+//! * `id`: numbers the objects of a frame from 0, `parent_id`: -1 (for an object a detector
+//!   found inside another, `rsinfer inference-region=objects`, the other's `id`),
 //! * a `detection` param structure with `x_min, y_min, x_max, y_max` (double, normalised to
-//!   the frame), `confidence` (double), `label_id` (int) and `label` (string),
+//!   the frame), `confidence` (double), `label_id` (int) and `label` (string), and from
+//!   rsinfer `model_name` (DL Streamer's field: the model's file stem or server name) and
+//!   `element` (the rsinfer element's name) ([`Source`]),
 //! * when a tracker kept it, a `tracking` structure and DL Streamer's `object_id` structure
 //!   ([`tracking`]),
 //! * one structure per classification attribute, gvaclassify's fields ([`attribute`]).
@@ -91,6 +94,24 @@ impl Detection {
     }
 }
 
+/// Who made a detection: recorded in its `detection` structure (`model_name`, `element`),
+/// so a model in object mode can choose the objects of one detector (`source-model`).
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub model: &'a str,
+    pub element: &'a str,
+}
+
+impl Source<'_> {
+    /// A `detection` structure holding only the source fields, for [`write_roi`]'s `extra`.
+    pub fn structure(&self) -> gst::Structure {
+        gst::Structure::builder(DETECTION_STRUCTURE)
+            .field("model_name", self.model)
+            .field("element", self.element)
+            .build()
+    }
+}
+
 /// Attaches `detections` to `buffer`, one region-of-interest meta each, numbered from
 /// `first_id`. The frame is `frame_width` x `frame_height` pixels.
 pub fn attach(
@@ -100,6 +121,28 @@ pub fn attach(
     frame_height: u32,
     first_id: i32,
 ) {
+    attach_from(
+        buffer,
+        detections,
+        frame_width,
+        frame_height,
+        first_id,
+        -1,
+        None,
+    )
+}
+
+/// [`attach`] with a `parent_id` (-1: none) and the detections' `source`.
+pub fn attach_from(
+    buffer: &mut gst::BufferRef,
+    detections: &[Detection],
+    frame_width: u32,
+    frame_height: u32,
+    first_id: i32,
+    parent_id: i32,
+    source: Option<&Source>,
+) {
+    let source = source.map(Source::structure);
     for (i, det) in detections.iter().enumerate() {
         write_roi(
             buffer,
@@ -107,8 +150,8 @@ pub fn attach(
             frame_width,
             frame_height,
             first_id + i as i32,
-            -1,
-            std::iter::empty(),
+            parent_id,
+            source.as_deref(),
         );
     }
 }
@@ -128,10 +171,12 @@ pub fn detection_structure(det: &Detection, frame_width: u32, frame_height: u32)
         .build()
 }
 
-/// Adds one region meta for `det` with `id` and `parent_id`: its `detection` structure,
-/// then the `extra` structures (e.g. the params of the meta it replaces; any `detection`,
-/// `tracking` or `object_id` among them is skipped), then `det`'s attributes not among them,
-/// then `tracking` and `object_id` when `det` has a track id.
+/// Adds one region meta for `det` with `id` and `parent_id`: its `detection` structure
+/// (with the fields of a `detection` among `extra` that `det` does not set, such as its
+/// `model_name`: a rewritten meta keeps its source), then the other `extra` structures (e.g.
+/// the params of the meta it replaces; any `tracking` or `object_id` among them is skipped),
+/// then `det`'s attributes not among them, then `tracking` and `object_id` when `det` has a
+/// track id.
 pub fn write_roi<'a>(
     buffer: &mut gst::BufferRef,
     det: &Detection,
@@ -142,17 +187,27 @@ pub fn write_roi<'a>(
     extra: impl IntoIterator<Item = &'a gst::StructureRef>,
 ) {
     let rect = det.pixel_rect(frame_width, frame_height);
-    let detection = detection_structure(det, frame_width, frame_height);
+    let mut detection = detection_structure(det, frame_width, frame_height);
+    let mut others = Vec::new();
+    for s in extra {
+        match s.name().as_str() {
+            DETECTION_STRUCTURE => {
+                for (field, value) in s.iter() {
+                    if !detection.has_field(field) {
+                        detection.set_value(field, value.clone());
+                    }
+                }
+            }
+            TRACKING_STRUCTURE | OBJECT_ID_STRUCTURE => {}
+            _ => others.push(s.to_owned()),
+        }
+    }
     let mut meta = VideoRegionOfInterestMeta::add(buffer, &det.label, rect);
     meta.set_id(id);
     meta.set_parent_id(parent_id);
     meta.add_param(detection);
-    for s in extra {
-        let name = s.name();
-        if name != DETECTION_STRUCTURE && name != TRACKING_STRUCTURE && name != OBJECT_ID_STRUCTURE
-        {
-            meta.add_param(s.to_owned());
-        }
+    for s in others {
+        meta.add_param(s);
     }
     for a in &det.attributes {
         if meta.param(&a.name).is_none() {
@@ -343,6 +398,59 @@ mod tests {
         assert_eq!(s.get::<f64>("confidence").unwrap(), 0.75);
         assert_eq!(s.get::<i32>("label_id").unwrap(), 3);
         assert_eq!(s.get::<&str>("label").unwrap(), "car");
+    }
+
+    #[test]
+    fn the_source_and_parent_are_written_and_kept_when_a_meta_is_rewritten() {
+        init();
+        let mut buffer = gst::Buffer::with_size(16).unwrap();
+        let source = Source {
+            model: "plates",
+            element: "infer1",
+        };
+        let d = det(30.0, 40.0, 60.0, 80.0, "plate");
+        attach_from(
+            buffer.get_mut().unwrap(),
+            std::slice::from_ref(&d),
+            320,
+            240,
+            3,
+            7,
+            Some(&source),
+        );
+        let params: Vec<gst::Structure> = {
+            let roi = buffer.meta::<VideoRegionOfInterestMeta>().unwrap();
+            assert_eq!((roi.id(), roi.parent_id()), (3, 7));
+            let s = roi.param(DETECTION_STRUCTURE).unwrap();
+            assert_eq!(s.get::<&str>("model_name").unwrap(), "plates");
+            assert_eq!(s.get::<&str>("element").unwrap(), "infer1");
+            assert_eq!(s.get::<&str>("label").unwrap(), "plate");
+            roi.params().map(|p| p.to_owned()).collect()
+        };
+        // A tracker rewrites it with a new box: the source stays, the box is the new one.
+        let mut moved = d;
+        moved.x = 100.0;
+        moved.track_id = Some(5);
+        let mut out = gst::Buffer::with_size(16).unwrap();
+        write_roi(
+            out.get_mut().unwrap(),
+            &moved,
+            320,
+            240,
+            0,
+            -1,
+            params.iter().map(|p| p.as_ref()),
+        );
+        let roi = out.meta::<VideoRegionOfInterestMeta>().unwrap();
+        let s = roi.param(DETECTION_STRUCTURE).unwrap();
+        assert_eq!(s.get::<&str>("model_name").unwrap(), "plates");
+        assert!((s.get::<f64>("x_min").unwrap() - 100.0 / 320.0).abs() < 1e-9);
+        assert_eq!(
+            roi.params()
+                .filter(|p| p.name() == DETECTION_STRUCTURE)
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -165,7 +165,13 @@ pub struct ModelInfo {
     pub warnings: Vec<String>,
     /// Duration of one inference, measured at load (the second warm-up run).
     pub warm_up: Duration,
+    /// Images one [`Model::run`] takes at most: 1 for a static batch axis; for a dynamic
+    /// one (checked at load with a batch of 2) [`MAX_BATCH`].
+    pub max_batch: usize,
 }
+
+/// The largest batch given to a model with a dynamic batch axis.
+pub const MAX_BATCH: usize = 64;
 
 /// A loaded model: a pool of `options.sessions` sessions (ort's `Session::run` takes the
 /// session exclusively). `run` takes a free one, so that many callers run at once; the
@@ -358,11 +364,11 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
             shape,
             ..
         } if shape.len() == 4 && shape[1] == 3 && (shape[0] == 1 || shape[0] == -1) => {
-            Some((i.name().to_string(), shape[2], shape[3]))
+            Some((i.name().to_string(), shape[2], shape[3], shape[0] == -1))
         }
         _ => None,
     });
-    let Some((input_name, h, w)) = image_input else {
+    let Some((input_name, h, w, dynamic_batch)) = image_input else {
         return Err(LoadError::Unsupported(format!(
             "model '{}' has no image input (a float32 [1, 3, H, W] tensor); it has {signature}",
             options.path.display()
@@ -454,6 +460,28 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
         .and_then(|input| session.run(ort::inputs![input_name.as_str() => input]).ok())
         .is_some();
     let warm_up = if second { started.elapsed() } else { first };
+    // A dynamic batch axis is used only when a batch of 2 really runs and answers two rows
+    // (an export may declare the axis dynamic and still reshape to 1 inside).
+    let max_batch = if dynamic_batch {
+        let twice: Vec<f32> = zeros.iter().chain(zeros.iter()).copied().collect();
+        let ok = TensorRef::from_array_view(([2usize, 3, input_height, input_width], &twice[..]))
+            .ok()
+            .and_then(|input| session.run(ort::inputs![input_name.as_str() => input]).ok())
+            .and_then(|out| {
+                out[output_name.as_str()]
+                    .try_extract_tensor::<f32>()
+                    .ok()
+                    .map(|(shape, _)| shape.first() == Some(&2))
+            })
+            .unwrap_or(false);
+        if ok {
+            MAX_BATCH
+        } else {
+            1
+        }
+    } else {
+        1
+    };
 
     // The other sessions of the pool, as the first one was made (same provider).
     let mut pool = vec![session];
@@ -488,6 +516,7 @@ fn load(options: &ModelOptions) -> Result<Model, LoadError> {
             provider: used,
             warnings,
             warm_up,
+            max_batch,
         },
         options: options.clone(),
     })
@@ -508,11 +537,24 @@ pub(crate) fn parse_imgsz(s: &str) -> Option<(usize, usize)> {
 }
 
 impl Model {
-    /// Runs the model on a planar `[1, 3, H, W]` tensor and hands the output's shape and
-    /// values to `f`, while the session is held.
+    /// Runs the model on a planar `[N, 3, H, W]` tensor (`N` images one after the other, at
+    /// most [`ModelInfo::max_batch`]) and hands the output's shape and values to `f`, while
+    /// the session is held.
     pub fn run<R>(&self, tensor: &[f32], f: impl FnOnce(&[i64], &[f32]) -> R) -> Result<R, String> {
+        let image = 3 * self.info.input_height * self.info.input_width;
+        let batch = tensor.len() / image.max(1);
+        if batch == 0 || batch * image != tensor.len() || batch > self.info.max_batch {
+            return Err(format!(
+                "input has {} values, the model takes {} to {} images of 3x{}x{}",
+                tensor.len(),
+                1,
+                self.info.max_batch,
+                self.info.input_height,
+                self.info.input_width
+            ));
+        }
         let input = TensorRef::from_array_view((
-            [1usize, 3, self.info.input_height, self.info.input_width],
+            [batch, 3, self.info.input_height, self.info.input_width],
             tensor,
         ))
         .map_err(|e| e.to_string())?;

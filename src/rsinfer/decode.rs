@@ -165,6 +165,18 @@ impl RsInfer {
         settings: &Settings,
         lb: &Letterbox,
     ) -> Vec<Detection> {
+        let bounds = (0.0, 0.0, lb.frame_width as f64, lb.frame_height as f64);
+        Self::detections_mapped(state, settings, &|x, y| lb.to_frame(x, y), bounds)
+    }
+
+    /// NMS on the decoded candidates and the mapping back to frame pixels through `map`
+    /// (model-input pixels to frame pixels), boxes clipped to `bounds` (x0, y0, x1, y1).
+    pub(super) fn detections_mapped(
+        state: &mut State,
+        settings: &Settings,
+        map: &dyn Fn(f32, f32) -> (f64, f64),
+        bounds: (f64, f64, f64, f64),
+    ) -> Vec<Detection> {
         // End-to-end models did their own NMS; per-class NMS is still harmless and applies
         // max-detections.
         yolo::nms_per_class(
@@ -172,16 +184,16 @@ impl RsInfer {
             settings.iou_threshold,
             settings.max_detections as usize,
         );
-        let (fw, fh) = (lb.frame_width as f64, lb.frame_height as f64);
+        let (bx0, by0, bx1, by1) = bounds;
         state
             .scratch
             .candidates
             .iter()
             .filter_map(|b| {
-                let (x1, y1) = lb.to_frame(b.x1, b.y1);
-                let (x2, y2) = lb.to_frame(b.x2, b.y2);
-                let (x1, y1) = (x1.clamp(0.0, fw), y1.clamp(0.0, fh));
-                let (x2, y2) = (x2.clamp(0.0, fw), y2.clamp(0.0, fh));
+                let (x1, y1) = map(b.x1, b.y1);
+                let (x2, y2) = map(b.x2, b.y2);
+                let (x1, y1) = (x1.clamp(bx0, bx1), y1.clamp(by0, by1));
+                let (x2, y2) = (x2.clamp(bx0, bx1), y2.clamp(by0, by1));
                 (x2 > x1 && y2 > y1).then(|| Detection {
                     x: x1,
                     y: y1,

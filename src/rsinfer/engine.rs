@@ -103,11 +103,15 @@ pub(super) struct Info {
     pub(super) names_metadata: Option<String>,
     /// Duration of one inference measured at start.
     pub(super) warm_up: Duration,
+    /// Images one [`Engine::submit`] may hold at most (1: a static batch axis).
+    pub(super) max_batch: usize,
 }
 
 /// A backend: ONNX Runtime in this process, or a KServe v2 server.
 pub(super) trait Engine: Send {
-    /// Runs (or sends) one `[1, 3, H, W]` input tensor of the size given in [`Info`].
+    /// Runs (or sends) one `[N, 3, H, W]` input tensor of the size given in [`Info`], `N`
+    /// images one after the other (1 to [`Info::max_batch`]); the answer's first dimension
+    /// is `N`.
     fn submit(&mut self, tensor: &[f32]) -> Ticket;
 
     /// Whether answers come later, so frames wait for them in the element's window of

@@ -80,13 +80,23 @@
  * objects are classified again every `reclassify-interval` frames (or `reclassify-time` ms,
  * or when the box grew by `reclassify-growth`), at most `max-attempts` times, and their
  * result is the vote of their attempts (`min-attempts`, `min-agreement`,
- * `classifier-threshold`), served with `frames_ago` in between.
+ * `classifier-threshold`; `identity-switch-votes` confident results in a row for another
+ * label restart it), served with `frames_ago` in between. `source-model` keeps the objects
+ * of named detectors (model or element names, recorded in each `detection` structure as
+ * `model_name` and `element`). All crops of a frame go to the backend at once, in batches
+ * of up to `batch-size` when the model's batch axis is dynamic.
+ *
+ * A detector with `inference-region=objects` runs inside each object's box (letterboxed
+ * from the full-resolution frame) and attaches what it finds as new region metas with
+ * `parent_id` = the object's `id`, in frame pixels; `post-messages` then posts
+ * `rsinfer-detections` with a `parent-id` per detection.
  *
  * ## Example launch lines
  * ```text
  * gst-launch-1.0 -m filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 post-messages=true ! fakesink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer backend=openvino model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! fakesink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rstracker ! rsinfer inference-region=objects model-location=models/rsvision-colours.onnx attribute-name=colour post-messages=true ! fakesink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer name=det model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rsinfer inference-region=objects source-model=det crop-padding=1.5 model-location=models/rsvision-shapes.onnx conf-threshold=0.5 post-messages=true ! fakesink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer backend=ovms server-url=grpc://127.0.0.1:9000 model-name=shapes labels-location=models/rsvision-shapes.txt conf-threshold=0.5 ! fakesink
  * ```
  *
@@ -101,6 +111,7 @@ use gst::subclass::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
+use super::crops::Crops;
 use super::decode::{resolve_classes, ClassFilter};
 use super::engine::Engine;
 use super::mapping::{map_frame, Planes};
@@ -110,6 +121,7 @@ use super::settings::{self, Settings};
 use super::window::Window;
 use super::{kserve, onnx, openvino, Backend, InferenceRegion, ModelType, Resize};
 use crate::detection::{self, Detection, Inference};
+use crate::preprocess::crop::CropFit;
 use crate::preprocess::{Preprocessor, ResizeMode};
 use crate::video;
 use crate::yolo::{self, DecodeScratch, Layout, LayoutHint};
@@ -139,6 +151,8 @@ pub(super) struct State {
     pub(super) layout: Option<Layout>,
     /// A classifier's state (`None` for a detector).
     pub(super) classifier: Option<Classifier>,
+    /// Crops for object mode and whole-frame classification.
+    pub(super) crops: Option<Crops>,
     pub(super) labels: Vec<String>,
     pub(super) resize: ResizeMode,
     pub(super) padding_value: u8,
@@ -378,15 +392,6 @@ impl BaseTransformImpl for RsInfer {
                 (Some(layout), layout.classes().unwrap_or(0))
             }
         };
-        if layout.is_some() && settings.inference_region == InferenceRegion::Objects {
-            return Err(gst::error_msg!(
-                gst::LibraryError::Settings,
-                (
-                    "Model {} is a detector: inference-region=objects runs classifiers (output [1, C]); detectors inside objects are not supported yet",
-                    started.name
-                )
-            ));
-        }
         let labels = self.load_labels(
             &settings,
             started.names_metadata.as_deref(),
@@ -405,7 +410,7 @@ impl BaseTransformImpl for RsInfer {
                     },
                     classes
                 );
-                Some(Classifier::new(classes, &started.model, &settings)?)
+                Some(Classifier::new(classes, &started.model, &settings))
             }
         };
 
@@ -428,10 +433,36 @@ impl BaseTransformImpl for RsInfer {
             };
         }
 
+        let crops = (classifier.is_some() || settings.inference_region == InferenceRegion::Objects)
+            .then(|| {
+                let fit = match classifier {
+                    Some(_) => CropFit::CentreCrop,
+                    None => CropFit::Letterbox,
+                };
+                Crops::new(
+                    &settings,
+                    fit,
+                    classifier.is_some(),
+                    started.max_batch,
+                    engine.concurrency(),
+                )
+            })
+            .transpose()?;
+        if settings.batch_size > 1 && started.max_batch == 1 && crops.is_some() {
+            gst::info!(
+                CAT,
+                imp = self,
+                "Model {} has a static batch: batch-size={} unused, crops run one by one",
+                started.name,
+                settings.batch_size
+            );
+        }
+
         *self.qos.lock().unwrap() = Qos::default();
-        // Classifiers await their answers in the streaming thread (all crops of a frame
-        // submitted at once); detectors pipeline frames in the window.
-        let window = (engine.pipelined() && classifier.is_none()).then(Window::default);
+        // Classifiers and detectors inside objects await their answers in the streaming
+        // thread (all crops of a frame submitted at once); detectors on frames pipeline
+        // frames in the window.
+        let window = (engine.pipelined() && crops.is_none()).then(Window::default);
         *self.state.lock().unwrap() = Some(State {
             engine,
             window,
@@ -440,6 +471,7 @@ impl BaseTransformImpl for RsInfer {
             warm_up: started.warm_up,
             layout,
             classifier,
+            crops,
             labels,
             resize: match settings.resize {
                 Resize::Letterbox => ResizeMode::Letterbox,
@@ -533,6 +565,9 @@ impl BaseTransformImpl for RsInfer {
         }
         state.preprocessor = Some(pre);
         if let Some(c) = state.classifier.as_mut() {
+            c.set_caps();
+        }
+        if let Some(c) = state.crops.as_mut() {
             c.set_caps(
                 format,
                 info.width() as usize,
@@ -629,9 +664,9 @@ impl BaseTransformImpl for RsInfer {
             return Err(self.no_caps_error());
         };
 
-        if state.classifier.is_some() {
+        if state.crops.is_some() {
             let run = due && !late;
-            return self.transform_classifier(guard, &settings, buf, frame_number, run, late, rt);
+            return self.transform_awaiting(guard, &settings, buf, frame_number, run, late, rt);
         }
 
         let mut message = None;
@@ -665,7 +700,20 @@ impl BaseTransformImpl for RsInfer {
             );
         }
         let first_id = detection::count(buf) as i32;
-        detection::attach(buf, &state.latest, width, height, first_id);
+        let element = self.obj().name();
+        let source = detection::Source {
+            model: &state.model,
+            element: &element,
+        };
+        detection::attach_from(
+            buf,
+            &state.latest,
+            width,
+            height,
+            first_id,
+            -1,
+            Some(&source),
+        );
         let inference = if took.is_some() {
             Inference::Inferred
         } else if late {

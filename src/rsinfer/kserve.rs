@@ -296,6 +296,8 @@ pub(super) fn start(
         output_shape,
         names_metadata: None,
         warm_up,
+        // Requests carry one image (the server batches requests itself when configured to).
+        max_batch: 1,
     };
     let engine = KserveEngine {
         runtime: Some(runtime),

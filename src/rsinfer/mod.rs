@@ -6,15 +6,19 @@
 //! properties; `engine.rs` the one interface of the backends, `onnx.rs` (ONNX Runtime here)
 //! and `kserve.rs` (a KServe v2 server); `decode.rs` from output tensor to detections, the
 //! same for every backend; `window.rs` the frames in flight of a backend that answers later;
-//! `qos.rs` lateness and latency; `objects.rs` classifiers on frames and objects; `mapping.rs`
-//! a mapped frame's planes for the converters.
+//! `qos.rs` lateness and latency; `crops.rs` object mode's choice of objects, crops and
+//! batches; `objects.rs` classifiers on frames and objects; `inner.rs` the frame loop of the
+//! models awaited in the streaming thread and detectors inside objects; `mapping.rs` a mapped
+//! frame's planes for the converters.
 
 use gst::glib;
 use gst::prelude::*;
 
+mod crops;
 mod decode;
 mod engine;
 mod imp;
+mod inner;
 mod kserve;
 mod mapping;
 mod objects;

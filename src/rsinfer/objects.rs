@@ -9,30 +9,18 @@
 //! is the confidence-weighted vote of its attempts, never erased by a weaker retry.
 //! Untracked objects are classified on every frame inference is due on.
 //!
-//! All crops of a frame are handed to the backend before the first answer is awaited, so a
-//! backend with several sessions or requests (`performance-hint=throughput`, a server)
-//! works on several objects at once.
-
-use std::sync::MutexGuard;
-use std::time::{Duration, Instant};
+//! The crops and batches are `crops.rs`'s.
 
 use gst::prelude::*;
 use gst::subclass::prelude::*;
-use gst_video::VideoRegionOfInterestMeta;
 
-use super::engine::Ticket;
-use super::imp::{RsInfer, State, StreamFailure, CAT};
-use super::mapping::{map_frame, Planes};
-use super::settings::{parse_channels, Settings};
+use super::crops::{rect_of, targets};
+use super::imp::{RsInfer, State, StreamFailure};
+use super::settings::Settings;
 use super::InferenceRegion;
 use crate::classify::{self, Activation, Classification, Policy, TrackCache};
 use crate::detection::{self, attribute, Attribute, Detection};
-use crate::preprocess::crop::{CropConverter, CropFit, CropGeometry, CropRect};
-use crate::preprocess::{Colorimetry, PixelFormat};
-
-/// How long one answer is awaited before the wait is logged (it goes on: the backend has
-/// its own timeouts).
-const SLOW_ANSWER: Duration = Duration::from_secs(5);
+use crate::preprocess::crop::CropRect;
 
 /// A classifier's state in the element.
 pub(super) struct Classifier {
@@ -40,11 +28,7 @@ pub(super) struct Classifier {
     pub(super) region: InferenceRegion,
     attribute: String,
     model_name: String,
-    mean: [f32; 3],
-    std: [f32; 3],
-    converter: Option<CropConverter>,
     cache: TrackCache,
-    tensors: Vec<Vec<f32>>,
     /// Frame mode: the latest result and the frame it was decided on.
     latest: Option<(Attribute, u64)>,
     /// Objects classified, and results served from the cache without an inference.
@@ -62,30 +46,15 @@ pub(super) fn policy(settings: &Settings) -> Policy {
         min_attempts: settings.min_attempts.max(1),
         min_agreement: settings.min_agreement,
         threshold: settings.classifier_threshold,
+        switch_after: settings.identity_switch_votes,
         ..Policy::default()
     }
 }
 
 impl Classifier {
     /// A classifier of `classes` classes; `model` names it (file stem or server model).
-    pub(super) fn new(
-        classes: usize,
-        model: &str,
-        settings: &Settings,
-    ) -> Result<Classifier, gst::ErrorMessage> {
-        let channels = |name: &str, spec: Option<&str>, default: f32| {
-            parse_channels(spec, default)
-                .map_err(|e| gst::error_msg!(gst::LibraryError::Settings, ("{}: {}", name, e)))
-        };
-        let mean = channels("mean", settings.mean.as_deref(), 0.0)?;
-        let std = channels("std", settings.std.as_deref(), 1.0)?;
-        if std.contains(&0.0) {
-            return Err(gst::error_msg!(
-                gst::LibraryError::Settings,
-                ("std: a channel divisor of 0")
-            ));
-        }
-        Ok(Classifier {
+    pub(super) fn new(classes: usize, model: &str, settings: &Settings) -> Classifier {
+        Classifier {
             classes,
             region: settings.inference_region,
             attribute: settings
@@ -93,26 +62,15 @@ impl Classifier {
                 .clone()
                 .unwrap_or_else(|| model.to_string()),
             model_name: model.to_string(),
-            mean,
-            std,
-            converter: None,
             cache: TrackCache::new(policy(settings)),
-            tensors: Vec::new(),
             latest: None,
             classified: 0,
             served: 0,
-        })
+        }
     }
 
-    /// New caps: a converter for their format and size; frame results are forgotten.
-    pub(super) fn set_caps(
-        &mut self,
-        format: PixelFormat,
-        width: usize,
-        height: usize,
-        colorimetry: Colorimetry,
-    ) {
-        self.converter = Some(CropConverter::new(format, width, height, colorimetry));
+    /// New caps: frame results are forgotten.
+    pub(super) fn set_caps(&mut self) {
         self.latest = None;
     }
 
@@ -136,28 +94,6 @@ impl Classifier {
             attempts: 1,
             votes: 1,
         }
-    }
-}
-
-/// Whether an object passes `object-class` and the size gates.
-fn wanted(det: &Detection, settings: &Settings) -> bool {
-    let (w, h) = (det.width, det.height);
-    if w < 1.0 || h < 1.0 {
-        return false;
-    }
-    let min = f64::from(settings.min_object_size);
-    if w < min || h < min {
-        return false;
-    }
-    let max = f64::from(settings.max_object_size);
-    if max > 0.0 && (w > max || h > max) {
-        return false;
-    }
-    match settings.object_class.as_deref() {
-        None => true,
-        Some(spec) => spec.split(',').map(str::trim).any(|c| {
-            !c.is_empty() && (c == det.label || c.parse::<i32>().ok() == Some(det.label_id))
-        }),
     }
 }
 
@@ -193,7 +129,7 @@ impl RsInfer {
         };
 
         // What to infer: the whole frame, or the wanted objects that are due.
-        let mut targets = Vec::new();
+        let mut targets_due = Vec::new();
         let mut rects = Vec::new();
         match classifier.region {
             InferenceRegion::Frame => {
@@ -207,20 +143,18 @@ impl RsInfer {
                 }
             }
             InferenceRegion::Objects => {
+                // classifier-threshold may change while playing.
+                let wanted = policy(settings);
+                if *classifier.cache.policy() != wanted {
+                    classifier.cache.set_policy(wanted);
+                }
                 for event in detection::tracking::events(buf) {
                     if event.event == "exit" {
                         classifier.cache.end(event.track_id);
                     }
                 }
                 classifier.cache.sweep(frame_number);
-                for roi in buf.iter_meta::<VideoRegionOfInterestMeta>() {
-                    if roi.param(&classifier.attribute).is_some() {
-                        continue;
-                    }
-                    let det = detection::from_meta(&roi, fw, fh);
-                    if !wanted(&det, settings) {
-                        continue;
-                    }
+                for (id, det) in targets(buf, settings, fw, fh, Some(&classifier.attribute)) {
                     let area = det.width * det.height;
                     let infer = run
                         && match det.track_id {
@@ -228,106 +162,25 @@ impl RsInfer {
                             None => true,
                         };
                     let crop = infer.then(|| {
-                        rects.push(CropRect {
-                            x: det.x,
-                            y: det.y,
-                            width: det.width,
-                            height: det.height,
-                        });
+                        rects.push(rect_of(&det));
                         rects.len() - 1
                     });
-                    targets.push(Target {
-                        id: roi.id(),
-                        det,
-                        crop,
-                    });
+                    targets_due.push(Target { id, det, crop });
                 }
             }
         }
 
-        // Crops into tensors, all submitted before the first answer is awaited.
-        let (iw, ih) = (state.input_width, state.input_height);
+        // The crops through the model, and their top-1.
         let padding = match classifier.region {
             InferenceRegion::Frame => 0.0,
             InferenceRegion::Objects => settings.crop_padding,
         };
-        let mut tickets: Vec<Option<Ticket>> = Vec::with_capacity(rects.len());
-        if !rects.is_empty() {
-            let fail = |msg: gst::ErrorMessage| StreamFailure(gst::FlowError::Error, Some(msg));
-            let frame = map_frame(buf, &info)?;
-            let planes = Planes::of(&frame)?;
-            let data = planes.data();
-            let Some(converter) = classifier.converter.as_mut() else {
-                return Err(StreamFailure(gst::FlowError::NotNegotiated, None));
-            };
-            while classifier.tensors.len() < rects.len() {
-                classifier.tensors.push(vec![0.0; 3 * iw * ih]);
-            }
-            for (rect, tensor) in rects.iter().zip(classifier.tensors.iter_mut()) {
-                let Some(geometry) = CropGeometry::new(
-                    rect,
-                    padding,
-                    fw as usize,
-                    fh as usize,
-                    iw,
-                    ih,
-                    CropFit::CentreCrop,
-                ) else {
-                    tickets.push(None);
-                    continue;
-                };
-                converter
-                    .convert(
-                        &data,
-                        &geometry,
-                        114,
-                        classifier.mean,
-                        classifier.std,
-                        tensor,
-                    )
-                    .map_err(|e| {
-                        fail(gst::error_msg!(
-                            gst::StreamError::Format,
-                            ("Bad frame: {}", e)
-                        ))
-                    })?;
-                tickets.push(Some(state.engine.submit(tensor)));
-            }
-        }
-
-        // The answers, in order.
-        let mut answers: Vec<Option<Classification>> = Vec::with_capacity(tickets.len());
-        for ticket in tickets {
-            let Some(mut ticket) = ticket else {
+        let classes = classifier.classes;
+        let mut answers: Vec<Option<Classification>> = Vec::with_capacity(rects.len());
+        for answer in self.run_crops(state, buf, &rects, padding)? {
+            let Some(out) = answer.output else {
                 answers.push(None);
                 continue;
-            };
-            let started = Instant::now();
-            while !ticket.wait(SLOW_ANSWER) {
-                gst::warning!(
-                    CAT,
-                    imp = self,
-                    "Waiting {:?} for a classification",
-                    started.elapsed()
-                );
-            }
-            let (reply, _) = ticket.take();
-            let out = match reply {
-                Ok(out) => out,
-                Err(e) if state.engine.outages() => {
-                    gst::debug!(CAT, imp = self, "Classification unavailable: {}", e);
-                    answers.push(None);
-                    continue;
-                }
-                Err(e) => {
-                    return Err(StreamFailure(
-                        gst::FlowError::Error,
-                        Some(gst::error_msg!(
-                            gst::LibraryError::Failed,
-                            ("Inference failed: {}", e)
-                        )),
-                    ))
-                }
             };
             let rows = classify::decode(&out.shape, &out.data, Activation::Auto).map_err(|e| {
                 StreamFailure(
@@ -338,7 +191,6 @@ impl RsInfer {
                     )),
                 )
             })?;
-            let classes = state.classifier.as_ref().map_or(0, |c| c.classes);
             match rows.first() {
                 Some(r) if r.len() != classes => {
                     return Err(StreamFailure(
@@ -379,7 +231,7 @@ impl RsInfer {
                 }
             }
             InferenceRegion::Objects => {
-                for t in targets {
+                for t in targets_due {
                     let area = t.det.width * t.det.height;
                     let answer = t.crop.and_then(|i| answers.get(i).copied().flatten());
                     if t.crop.is_some() {
@@ -422,48 +274,6 @@ impl RsInfer {
         Ok(results)
     }
 
-    /// `transform_ip` for a classifier: runs it (when `run`), attaches the results, posts
-    /// the message. Takes the state lock's guard and releases it before posting.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn transform_classifier(
-        &self,
-        mut guard: MutexGuard<'_, Option<State>>,
-        settings: &Settings,
-        buf: &mut gst::BufferRef,
-        frame_number: u64,
-        run: bool,
-        late: bool,
-        rt: Option<gst::ClockTime>,
-    ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let Some(state) = guard.as_mut() else {
-            return Err(gst::FlowError::Flushing);
-        };
-        let started = Instant::now();
-        let time_ms = rt.map(|t| t.mseconds());
-        let results = match self.classify(state, settings, buf, frame_number, run, time_ms) {
-            Ok(r) => r,
-            Err(StreamFailure(flow, error)) => {
-                drop(guard);
-                if let Some(error) = error {
-                    self.post_error_message(error);
-                }
-                return Err(flow);
-            }
-        };
-        if run {
-            state.inferred += 1;
-        } else if late {
-            state.skipped_late += 1;
-        }
-        drop(guard);
-        self.record_frame(rt, run.then(|| started.elapsed()));
-        if settings.post_messages && run {
-            let msg = self.classifications_message(buf, frame_number, &results);
-            let _ = self.obj().post_message(msg);
-        }
-        Ok(gst::FlowSuccess::Ok)
-    }
-
     /// The `rsinfer-classifications` message of one frame's results.
     pub(super) fn classifications_message(
         &self,
@@ -488,41 +298,5 @@ impl RsInfer {
             .field("classifications", list)
             .build();
         gst::message::Element::builder(s).src(&*self.obj()).build()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn det(w: f64, h: f64, label: &str, id: i32) -> Detection {
-        Detection {
-            x: 5.0,
-            y: 5.0,
-            width: w,
-            height: h,
-            confidence: 0.9,
-            label_id: id,
-            label: label.into(),
-            track_id: None,
-            tracking: None,
-            attributes: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn objects_are_filtered_by_class_and_size() {
-        let mut s = Settings::default();
-        assert!(wanted(&det(10.0, 10.0, "car", 2), &s));
-        assert!(!wanted(&det(0.5, 10.0, "car", 2), &s), "under a pixel");
-        s.min_object_size = 16;
-        assert!(!wanted(&det(15.9, 40.0, "car", 2), &s));
-        assert!(wanted(&det(16.0, 16.0, "car", 2), &s));
-        s.max_object_size = 100;
-        assert!(!wanted(&det(20.0, 101.0, "car", 2), &s));
-        s.object_class = Some("person, 2".into());
-        assert!(wanted(&det(20.0, 20.0, "truck", 2), &s), "by id");
-        assert!(wanted(&det(20.0, 20.0, "person", 0), &s), "by label");
-        assert!(!wanted(&det(20.0, 20.0, "dog", 16), &s));
     }
 }

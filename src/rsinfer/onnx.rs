@@ -90,6 +90,7 @@ pub(super) fn start(
         output_shape: model.info.output_shape.clone(),
         names_metadata: model.info.names_metadata.clone(),
         warm_up: model.info.warm_up,
+        max_batch: model.info.max_batch,
     };
     // One thread per session: a session runs one inference at a time, so more would queue.
     let threads = match settings.max_in_flight as usize {

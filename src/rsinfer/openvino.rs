@@ -77,6 +77,8 @@ pub(super) fn start(
         output_shape: model.info.output_shape.clone(),
         names_metadata: model.info.names_metadata.clone(),
         warm_up: model.info.warm_up,
+        // The model is compiled for a static [1, 3, H, W] input (faster code).
+        max_batch: 1,
     };
     let optimal = model.optimal_requests().max(1);
     let threads = match settings.max_in_flight as usize {

@@ -43,6 +43,8 @@ const DEFAULT_RECLASSIFY_GROWTH: f64 = 0.2;
 const DEFAULT_MAX_ATTEMPTS: u32 = 16;
 const DEFAULT_MIN_ATTEMPTS: u32 = 1;
 const DEFAULT_MIN_AGREEMENT: f64 = 0.0;
+const DEFAULT_IDENTITY_SWITCH_VOTES: u32 = 2;
+const DEFAULT_BATCH_SIZE: u32 = 0;
 
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
@@ -83,6 +85,9 @@ pub(super) struct Settings {
     pub(super) max_attempts: u32,
     pub(super) min_attempts: u32,
     pub(super) min_agreement: f64,
+    pub(super) identity_switch_votes: u32,
+    pub(super) batch_size: u32,
+    pub(super) source_model: Option<String>,
     pub(super) mean: Option<String>,
     pub(super) std: Option<String>,
 }
@@ -127,6 +132,9 @@ impl Default for Settings {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             min_attempts: DEFAULT_MIN_ATTEMPTS,
             min_agreement: DEFAULT_MIN_AGREEMENT,
+            identity_switch_votes: DEFAULT_IDENTITY_SWITCH_VOTES,
+            batch_size: DEFAULT_BATCH_SIZE,
+            source_model: None,
             mean: None,
             std: None,
         }
@@ -364,6 +372,24 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
                 .default_value(DEFAULT_MIN_AGREEMENT)
                 .mutable_ready()
                 .build(),
+            glib::ParamSpecUInt::builder("identity-switch-votes")
+                .nick("Identity switch votes")
+                .blurb("Tracked objects: this many confident results in a row for another label than the published one mean the tracker switched objects: the track's vote restarts (0: never)")
+                .default_value(DEFAULT_IDENTITY_SWITCH_VOTES)
+                .mutable_ready()
+                .build(),
+            glib::ParamSpecString::builder("source-model")
+                .nick("Source model")
+                .blurb("inference-region=objects: comma-separated model names or element names of the detectors whose objects to run on (default: all)")
+                .mutable_playing()
+                .build(),
+            glib::ParamSpecUInt::builder("batch-size")
+                .nick("Batch size")
+                .blurb("inference-region=objects: crops given to the model at once when its batch axis is dynamic (0: automatic, up to 16 with one session, one by one across several; 1: one by one; a static-batch model always runs one by one)")
+                .maximum(crate::onnx::MAX_BATCH as u32)
+                .default_value(DEFAULT_BATCH_SIZE)
+                .mutable_ready()
+                .build(),
             glib::ParamSpecString::builder("mean")
                 .nick("Mean")
                 .blurb("Classification: per-channel mean subtracted from the 0..1 RGB input, 'R,G,B' (default 0,0,0; ImageNet: 0.485,0.456,0.406)")
@@ -458,6 +484,16 @@ impl Settings {
                 s.reclassify_growth = value.get().expect("type checked upstream")
             }
             "max-attempts" => s.max_attempts = value.get().expect("type checked upstream"),
+            "identity-switch-votes" => {
+                s.identity_switch_votes = value.get().expect("type checked upstream")
+            }
+            "batch-size" => s.batch_size = value.get().expect("type checked upstream"),
+            "source-model" => {
+                s.source_model = value
+                    .get::<Option<String>>()
+                    .expect("type checked upstream")
+                    .filter(|c| !c.trim().is_empty())
+            }
             "min-attempts" => s.min_attempts = value.get().expect("type checked upstream"),
             "min-agreement" => s.min_agreement = value.get().expect("type checked upstream"),
             "mean" => s.mean = value.get().expect("type checked upstream"),
@@ -504,6 +540,9 @@ impl Settings {
             "reclassify-time" => s.reclassify_time_ms.to_value(),
             "reclassify-growth" => s.reclassify_growth.to_value(),
             "max-attempts" => s.max_attempts.to_value(),
+            "identity-switch-votes" => s.identity_switch_votes.to_value(),
+            "batch-size" => s.batch_size.to_value(),
+            "source-model" => s.source_model.to_value(),
             "min-attempts" => s.min_attempts.to_value(),
             "min-agreement" => s.min_agreement.to_value(),
             "mean" => s.mean.to_value(),

@@ -376,7 +376,20 @@ impl RsInfer {
         }
         let buf = pending.buffer.make_mut();
         let first_id = detection::count(buf) as i32;
-        detection::attach(buf, &state.latest, pending.width, pending.height, first_id);
+        let element = self.obj().name();
+        let source = detection::Source {
+            model: &state.model,
+            element: &element,
+        };
+        detection::attach_from(
+            buf,
+            &state.latest,
+            pending.width,
+            pending.height,
+            first_id,
+            -1,
+            Some(&source),
+        );
         let inference = if inferred {
             Inference::Inferred
         } else if pending.skipped == Inference::Inferred {

@@ -109,13 +109,13 @@ constant_model("no_image_input", np.zeros((1, 10), np.float32), input_shape=(1, 
 constant_model("classifier", np.zeros((1, 1000), np.float32))
 
 
-def colour_classifier(name, size=32, scale=20.0, softmaxed=False, metadata=None):
+def colour_classifier(name, size=32, scale=20.0, softmaxed=False, metadata=None, batch=1):
     """A classifier of the dominant colour: logits = scale x the mean of each input channel
     ([1, 3]: red, green, blue), softmaxed inside the graph as Ultralytics exports are when
     `softmaxed`. A pure red crop gives red with probability ~1, so the tests can check which
-    pixels each crop took."""
-    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, size, size])
-    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [1, 3])
+    pixels each crop took. `batch="N"` makes the batch axis dynamic."""
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, size, size])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [batch, 3])
     nodes = [
         helper.make_node("ReduceMean", ["images", "axes"], ["mean"], keepdims=0),
         helper.make_node("Mul", ["mean", "scale"], ["logits" if softmaxed else "output0"]),
@@ -159,10 +159,40 @@ def pool_probe(name, size=224, cells=8, scale=10.0):
     onnx.save(model, os.path.join(HERE, name + ".onnx"))
 
 
+def batch_probe(name, size=32, scale=20.0):
+    """A dynamic-batch "colour classifier" whose every row is the logits of the mean colour of
+    the whole batch: the crops given together get one label, so a test sees how rsinfer
+    grouped them (one by one, every crop its own colour)."""
+    inp = helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 3, size, size])
+    out = helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["N", 3])
+    nodes = [
+        helper.make_node("ReduceMean", ["images", "axes"], ["rows"], keepdims=0),
+        helper.make_node("ReduceMean", ["rows", "batch_axis"], ["batch_mean"], keepdims=1),
+        helper.make_node("Mul", ["rows", "zero"], ["zeroed"]),
+        helper.make_node("Add", ["zeroed", "batch_mean"], ["mean"]),
+        helper.make_node("Mul", ["mean", "scale"], ["output0"]),
+    ]
+    inits = [
+        numpy_helper.from_array(np.array([2, 3], dtype=np.int64), "axes"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "batch_axis"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+        numpy_helper.from_array(np.array(scale, dtype=np.float32), "scale"),
+    ]
+    graph = helper.make_graph(nodes, name, [inp], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    p = model.metadata_props.add()
+    p.key, p.value = "names", COLOURS
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, name + ".onnx"))
+
+
 pool_probe("pool_probe_224")
 
 COLOURS = "{0: 'red', 1: 'green', 2: 'blue'}"
 colour_classifier("colour_logits", metadata={"names": COLOURS})
+colour_classifier("colour_logits_dyn", metadata={"names": COLOURS}, batch="N")
+batch_probe("batch_probe")
 colour_classifier("colour_cls", softmaxed=True,
                   metadata={"names": COLOURS, "task": "classify", "imgsz": "[32, 32]"})
 print("written to", HERE)
