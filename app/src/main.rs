@@ -3,6 +3,7 @@
 //! ```text
 //! rsvision run CONFIG [--duration 30s]   run the deployment (until a signal or the duration)
 //! rsvision check CONFIG                  validate it and print the pipelines it would build
+//! rsvision hash-password < PASSWORD      the [web] password-hash of a password
 //! rsvision --help                        this, and every configuration key
 //! ```
 
@@ -16,7 +17,9 @@ mod rules;
 mod source;
 mod state;
 mod stats;
+mod status;
 mod supervisor;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,11 +31,17 @@ const EXIT_CONFIG: u8 = 2;
 const USAGE: &str = "\
 usage: rsvision run CONFIG [--duration DURATION]
        rsvision check CONFIG
+       rsvision hash-password
        rsvision --help | --version
 
   run     runs every source of CONFIG until SIGINT/SIGTERM (or DURATION, e.g. 30s, 5m),
-          reconnecting sources that fail; a second signal exits at once (status 130)
+          reconnecting sources that fail; a second signal exits at once (status 130);
+          with the web console on ([web], default 127.0.0.1:8080) it logs
+          `web: listening on http://ADDRESS/`
   check   validates CONFIG and prints the pipeline each source would run
+  hash-password
+          reads a password (one line) on stdin and prints its argon2 PHC hash for
+          [web] password-hash, e.g. `rsvision hash-password < password.txt`
 
 exit status: 0 clean stop, 1 runtime failure (a source gave up, the shutdown deadline
 passed), 2 invalid configuration or command line, 130 second signal";
@@ -112,6 +121,12 @@ fn main() -> ExitCode {
             println!("rsvision {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        "hash-password" => {
+            if let Some(extra) = args.get(1) {
+                return usage_error(&format!("unexpected argument {extra:?} for hash-password"));
+            }
+            return hash_password();
+        }
         "run" | "check" => {}
         other => return usage_error(&format!("unknown command {other:?}")),
     }
@@ -161,6 +176,23 @@ fn main() -> ExitCode {
     }
     let status = supervisor::run(&config, duration);
     ExitCode::from(status as u8)
+}
+
+/// `hash-password`: one line of stdin (without its line end) to an argon2 PHC string.
+fn hash_password() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("rsvision: hash-password: cannot read stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        eprintln!("rsvision: hash-password: no password on stdin (one line, not empty)");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    println!("{}", web::auth::hash_password(password));
+    ExitCode::SUCCESS
 }
 
 /// What `check` prints: each source's pipeline, credentials hidden.

@@ -7,6 +7,12 @@
 //!   ! [rsinfer name=inferN inference-region=objects ... !] rsmsgbroker name=sink-events ...
 //!   ! fakesink name=out
 //! ```
+//! With the web console on (`[web]`), the end is a tee with a second branch that makes the
+//! console's JPEGs (see [`web_branch`]):
+//! ```text
+//!   ! tee name=webtee ! fakesink name=out webtee. ! queue name=webq leaky=downstream ...
+//!   ! valve name=webvalve ! rsoverlay ! videoscale ! CAPS ! jpegenc ! appsink name=web
+//! ```
 //! Live sources keep near real time: the queue before inference is leaky (it drops the
 //! oldest frame when inference falls behind); a file played live is paced by `clocksync`
 //! before it, like a camera. Offline files keep every frame (a plain queue) and run as fast as they
@@ -22,6 +28,12 @@ pub const QUEUE: &str = "q";
 pub const CONVERT: &str = "convert";
 pub const TRACKER: &str = "tracker";
 pub const OUTPUT: &str = "out";
+/// The web console's branch (only with `[web] enabled`).
+pub const WEB_TEE: &str = "webtee";
+pub const WEB_QUEUE: &str = "webq";
+pub const WEB_VALVE: &str = "webvalve";
+pub const WEB_ENCODER: &str = "webenc";
+pub const WEB_SINK: &str = "web";
 
 /// The name of the rsinfer element of the source's `index`th model.
 pub fn infer_name(index: usize) -> String {
@@ -116,29 +128,27 @@ pub fn describe(config: &Config, source: &Source, redact: bool) -> String {
     // Detectors (and frame classifiers) first, then the tracker, then the models that run
     // on objects (secondary classifiers), so these see track ids and cache per track.
     // Elements are named in chain order: infer0 is the first, the last is the last.
-    let (secondary, primary): (Vec<&String>, Vec<&String>) = source
-        .models
+    let chain = chain_models(config, source);
+    let primary = chain
         .iter()
-        .partition(|m| config.models[m.as_str()].on_objects());
-    let mut index = 0;
-    for name in primary {
+        .take_while(|m| !config.models[m.as_str()].on_objects())
+        .count();
+    for (index, name) in chain.iter().enumerate() {
+        if index == primary {
+            if let Some(tracker) = &source.tracker {
+                parts.push(format!("rstracker name={TRACKER}{}", tracker.launch()));
+            }
+        }
         parts.push(format!(
             "rsinfer name={}{}",
             infer_name(index),
-            config.models[name].props.launch()
+            config.models[name.as_str()].props.launch()
         ));
-        index += 1;
     }
-    if let Some(tracker) = &source.tracker {
-        parts.push(format!("rstracker name={TRACKER}{}", tracker.launch()));
-    }
-    for name in secondary {
-        parts.push(format!(
-            "rsinfer name={}{}",
-            infer_name(index),
-            config.models[name].props.launch()
-        ));
-        index += 1;
+    if primary == chain.len() {
+        if let Some(tracker) = &source.tracker {
+            parts.push(format!("rstracker name={TRACKER}{}", tracker.launch()));
+        }
     }
     for sink in &source.sinks {
         let s = &config.sinks[sink];
@@ -157,8 +167,60 @@ pub fn describe(config: &Config, source: &Source, redact: bool) -> String {
     // paced by clocksync), and a sink waiting for each frame's running time plus the
     // pipeline latency (rtspsrc's 200 ms jitter buffer) would hold frames the two-frame
     // leaky queue then drops: a 30 fps camera came out at 10 fps.
+    if config.web.enabled {
+        parts.push(format!("tee name={WEB_TEE}"));
+    }
     parts.push(format!("fakesink name={OUTPUT} sync=false"));
-    parts.join(" ! ")
+    let mut description = parts.join(" ! ");
+    if config.web.enabled {
+        description.push_str(&format!(" {WEB_TEE}. ! {}", web_branch(&config.web)));
+    }
+    description
+}
+
+/// The web console's branch off the tee before `out`: the annotated frames as JPEGs into
+/// the appsink `web`, scaled down to fit `max-width` x `max-height` (videoscale keeps the
+/// display aspect within the capsfilter's ranges, and never scales up).
+///
+/// - The queue holds one frame and drops the older one when the branch falls behind: the
+///   main branch never waits for it.
+/// - The valve is closed (`drop=true`) while no one watches ([`crate::web::tap`] opens it
+///   for viewers): no drawing, scaling nor JPEG work then. `forward-sticky-events` lets the
+///   caps, segment and EOS through while it drops buffers: the elements after it stay
+///   configured for the moment it opens, and EOS still reaches the appsink (the default
+///   `drop-all` drops EOS too, and the pipeline would never report its end).
+/// - At most `fps` frames a second (of wall-clock time) get past the valve: a probe on its
+///   source pad drops the others before any work ([`crate::web::tap`]). Not videorate:
+///   with the variable frame rate (`framerate=0/1`) many cameras announce it passes every
+///   frame, and it counts stream time, so an offline file would be encoded at its speed.
+/// - The appsink does not wait for a buffer to preroll (`async=false`): with the valve
+///   closed it gets none, and a non-live pipeline would stay in PAUSED.
+pub fn web_branch(web: &crate::web::Settings) -> String {
+    [
+        format!(
+            "queue name={WEB_QUEUE} leaky=downstream max-size-buffers=1 max-size-bytes=0 max-size-time=0"
+        ),
+        format!("valve name={WEB_VALVE} drop=true drop-mode=forward-sticky-events"),
+        "rsoverlay".to_string(),
+        "videoscale".to_string(),
+        format!(
+            "video/x-raw,width=[16,{}],height=[16,{}],pixel-aspect-ratio=1/1",
+            web.max_width, web.max_height
+        ),
+        format!("jpegenc name={WEB_ENCODER} quality={}", web.quality),
+        format!("appsink name={WEB_SINK} sync=false async=false max-buffers=1 drop=true"),
+    ]
+    .join(" ! ")
+}
+
+/// The source's models in chain order: those on whole frames (detectors) first, then
+/// those on objects (after the tracker); the `index`th is element [`infer_name`]`(index)`.
+pub fn chain_models(config: &Config, source: &Source) -> Vec<String> {
+    let (secondary, primary): (Vec<&String>, Vec<&String>) = source
+        .models
+        .iter()
+        .partition(|m| config.models[m.as_str()].on_objects());
+    primary.into_iter().chain(secondary).cloned().collect()
 }
 
 /// Whether the source is a file played in real time and started again at its end.

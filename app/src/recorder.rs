@@ -55,6 +55,8 @@ struct Shared {
     recorder_now: AtomicU64,
     /// Shutting down: no new clips (the open one is finalised by EOS).
     stopped: std::sync::atomic::AtomicBool,
+    /// The web console's events (rule hits), when it runs.
+    feed: Option<crate::web::feed::Feed>,
 }
 
 impl Shared {
@@ -112,12 +114,14 @@ fn seconds(ns: u64) -> String {
 }
 
 /// Runs `rules` (those that apply to `source_id`) on the objects leaving `pad`, recording
-/// with `recorder` (an `rssmartrecord`). The probes live as long as the pads.
+/// with `recorder` (an `rssmartrecord`); each clip a rule starts is also an event in
+/// `feed`. The probes live as long as the pads.
 pub fn attach(
     source_id: &str,
     pad: &gst::Pad,
     recorder: &gst::Element,
     rules: Vec<Rule>,
+    feed: Option<crate::web::feed::Feed>,
 ) -> RulesHandle {
     let rules = rules::for_source(&rules, source_id);
     let mut engine = RuleEngine::new(rules);
@@ -130,6 +134,7 @@ pub fn attach(
         inner: Mutex::new(Inner { engine, refused }),
         recorder_now: AtomicU64::new(UNKNOWN),
         stopped: std::sync::atomic::AtomicBool::new(false),
+        feed,
     });
 
     if let Some(src) = recorder.static_pad("src") {
@@ -222,6 +227,9 @@ fn perform(s: &Shared, recorder: &gst::Element, now: u64, actions: Vec<Action>) 
                 };
                 let id = s.source_id.as_str();
                 if session != 0 {
+                    if let Some(feed) = &s.feed {
+                        feed.rule(&name, &label, track, from_ns as f64 / 1e9);
+                    }
                     let track = track.map_or_else(|| "none".to_string(), |t| t.to_string());
                     let pre_ns = u64::try_from(pre.as_nanos()).unwrap_or(u64::MAX);
                     if from_ns == first_seen_ns.saturating_sub(pre_ns) {
@@ -441,7 +449,13 @@ mod tests {
             sources: Some(vec!["elsewhere".into()]),
             ..rule.clone()
         };
-        let handle = attach("test", &tracker_src, &by_name("record"), vec![other, rule]);
+        let handle = attach(
+            "test",
+            &tracker_src,
+            &by_name("record"),
+            vec![other, rule],
+            None,
+        );
 
         let mut clips = Vec::new();
         run_to_eos(pipeline.upcast_ref(), |st| {

@@ -14,6 +14,9 @@ use crate::config::{Config, Input, Source};
 use crate::pipeline;
 use crate::state::{Machine, State, Step};
 use crate::stats::{Counters, Snapshot};
+use crate::web::feed::{self, Feed};
+use crate::web::tap::{Tap, TapCounters};
+use crate::web::{Hub, SourceHub};
 
 /// Delivery figures of one rsmsgbroker (from its `stats`), summed over the pipelines the
 /// source has had.
@@ -48,6 +51,16 @@ impl SinkFigures {
 /// Figures of pipelines already torn down, per sink (filled by the teardown threads).
 type Retired = Arc<Mutex<Vec<SinkFigures>>>;
 
+/// The source's side of the web console.
+struct WebSide {
+    fps: u32,
+    hub: Arc<SourceHub>,
+    feed: Feed,
+    counters: Arc<TapCounters>,
+    /// The current pipeline's JPEG branch.
+    tap: Option<Tap>,
+}
+
 pub struct SourceRunner {
     pub source: Source,
     /// The description that runs (credentials included): never print it.
@@ -69,11 +82,28 @@ pub struct SourceRunner {
     pub draining: bool,
     /// EOS reached the end (or the pipeline failed) while draining.
     pub drained: bool,
+    /// With the web console.
+    web: Option<WebSide>,
 }
 
 impl SourceRunner {
-    pub fn new(config: &Config, index: usize, now: Instant) -> SourceRunner {
+    /// The `index`th source of `config`; `hub` is the web console's, when it runs.
+    pub fn new(
+        config: &Config,
+        index: usize,
+        now: Instant,
+        hub: Option<&Arc<Hub>>,
+    ) -> SourceRunner {
         let source = config.sources[index].clone();
+        let web = hub.and_then(|hub| {
+            Some(WebSide {
+                fps: config.web.fps,
+                hub: hub.source(&source.id)?.clone(),
+                feed: Feed::new(hub.clone(), &source.id),
+                counters: Arc::new(TapCounters::default()),
+                tap: None,
+            })
+        });
         let description = pipeline::describe(config, &source, false);
         let rule_list = match &config.record {
             Some(r) if source.record && !source.models.is_empty() => r
@@ -88,6 +118,7 @@ impl SourceRunner {
                 .collect(),
             _ => Vec::new(),
         };
+        let counters = Arc::new(Counters::new(source.models.len()));
         let seed =
             (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ std::process::id() as u64;
         SourceRunner {
@@ -96,7 +127,7 @@ impl SourceRunner {
             source,
             description,
             pipeline: None,
-            counters: Arc::new(Counters::default()),
+            counters,
             clips: 0,
             last: Snapshot {
                 at: Some(now),
@@ -109,7 +140,46 @@ impl SourceRunner {
             looping: false,
             draining: false,
             drained: false,
+            web,
         }
+    }
+
+    /// A state change for the web console's events.
+    fn state_event(&self, state: &str, text: &str, data: serde_json::Value) {
+        if let Some(w) = &self.web {
+            w.feed.state(state, text, data);
+        }
+    }
+
+    /// Opens the JPEG branch while the source has viewers (every tick).
+    pub fn update_web(&mut self) {
+        if let Some(tap) = self.web.as_mut().and_then(|w| w.tap.as_mut()) {
+            tap.update();
+        }
+    }
+
+    /// Frames that reached the console's JPEG encoder, over every pipeline.
+    pub fn frames_encoded(&self) -> u64 {
+        self.web
+            .as_ref()
+            .map_or(0, |w| w.counters.encoded.load(Ordering::Relaxed))
+    }
+
+    /// Whether the recorder is writing a clip now.
+    pub fn recording(&self) -> bool {
+        self.pipeline
+            .as_ref()
+            .and_then(|p| p.by_name(pipeline::RECORDER))
+            .is_some_and(|r| r.property::<bool>("recording"))
+    }
+
+    fn retry_event(&self, wait: Duration, attempt: u32) {
+        let secs = wait.as_secs_f64();
+        self.state_event(
+            "reconnecting",
+            &format!("reconnecting in {} s", secs.ceil() as u64),
+            serde_json::json!({"retry_in_s": (secs * 10.0).round() / 10.0, "attempt": attempt}),
+        );
     }
 
     pub fn id(&self) -> &str {
@@ -147,7 +217,10 @@ impl SourceRunner {
                     self.step(next, now);
                 }
             }
-            Step::Live => log!("source {id}: live"),
+            Step::Live => {
+                log!("source {id}: live");
+                self.state_event("live", "live", serde_json::json!({}));
+            }
             Step::Stalled(gap) => {
                 log!(
                     "source {id}: stalled (no buffer for {:.1} s)",
@@ -159,6 +232,7 @@ impl SourceRunner {
                         "source {id}: reconnecting in {:.2} s (attempt {attempt})",
                         wait.as_secs_f64()
                     );
+                    self.retry_event(wait, attempt);
                 }
             }
             Step::Retry { wait, attempt } => {
@@ -167,10 +241,16 @@ impl SourceRunner {
                     "source {id}: reconnecting in {:.2} s (attempt {attempt})",
                     wait.as_secs_f64()
                 );
+                self.retry_event(wait, attempt);
             }
             Step::GiveUp { attempts } => {
                 self.teardown();
                 log!("source {id}: failed (gave up after {attempts} attempts)");
+                self.state_event(
+                    "failed",
+                    &format!("failed after {attempts} attempts"),
+                    serde_json::json!({"attempts": attempts}),
+                );
             }
         }
     }
@@ -198,6 +278,15 @@ impl SourceRunner {
             self.source.input.is_live(),
             &self.counters,
         );
+        if let Some(w) = &mut self.web {
+            w.tap = Tap::attach(&pipeline, w.fps, w.hub.clone(), w.counters.clone());
+            if let Some(pad) = pipeline
+                .by_name(pipeline::TRACKER)
+                .and_then(|e| e.static_pad("src"))
+            {
+                feed::attach_tracker(&pad, w.feed.clone());
+            }
+        }
         self.rules = None;
         if !self.rule_list.is_empty() {
             let pad_owner = if self.source.tracker.is_some() {
@@ -215,6 +304,7 @@ impl SourceRunner {
                     &pad,
                     &recorder,
                     self.rule_list.clone(),
+                    self.web.as_ref().map(|w| w.feed.clone()),
                 ));
             }
         }
@@ -251,6 +341,9 @@ impl SourceRunner {
     /// go of a frozen server) and keeps its sinks' final figures.
     fn teardown(&mut self) {
         self.rules = None;
+        if let Some(w) = &mut self.web {
+            w.tap = None;
+        }
         let Some(pipeline) = self.pipeline.take() else {
             return;
         };
@@ -311,6 +404,7 @@ impl SourceRunner {
                     self.drained = true;
                 } else if matches!(self.source.input, Input::File { .. }) {
                     log!("source {id}: ended");
+                    self.state_event("ended", "ended", serde_json::json!({}));
                     self.machine.end();
                     self.drained = true;
                     self.teardown();
@@ -379,6 +473,9 @@ impl SourceRunner {
             return;
         }
         self.clips += 1;
+        if let Some(w) = &self.web {
+            w.feed.clip_done(s, &reason);
+        }
         let path = std::path::Path::new(&dir).join(name);
         log!(
             "clip {}: {} ({:.1} s, {reason})",

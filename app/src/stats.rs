@@ -33,9 +33,29 @@ pub struct Counters {
     pub latency_n: AtomicU64,
     /// When the last decoded frame arrived (ns since the process started; 0 = never).
     pub last_frame: AtomicU64,
+    /// Objects (region metas) on the latest frame at the end of the pipeline.
+    pub objects: AtomicU64,
+    /// Per rsinfer element, in chain order (`infer0`, `infer1`, ...).
+    pub models: Vec<ModelCounters>,
+}
+
+/// One rsinfer element's inferences: frames it ran on (its own frame marker says
+/// `inferred`) and the time those frames spent in it.
+#[derive(Debug, Default)]
+pub struct ModelCounters {
+    pub inferred: AtomicU64,
+    pub infer_ns: AtomicU64,
 }
 
 impl Counters {
+    /// Counters for a source running `models` rsinfer elements.
+    pub fn new(models: usize) -> Counters {
+        Counters {
+            models: (0..models).map(|_| ModelCounters::default()).collect(),
+            ..Counters::default()
+        }
+    }
+
     /// How long since the last decoded frame (`None`: none yet).
     pub fn since_last_frame(&self) -> Option<Duration> {
         match self.last_frame.load(Ordering::Relaxed) {
@@ -187,6 +207,25 @@ pub fn attach(pipeline: &gst::Pipeline, models: usize, live: bool, counters: &Ar
             c.frames_passed.fetch_add(1, Ordering::Relaxed);
         });
     }
+    for (i, _) in counters.models.iter().enumerate().take(models) {
+        let name = infer_name(i);
+        let inside = Arc::new(InFlight::default());
+        {
+            let inside = inside.clone();
+            buffer_probe(&pad(&name, "sink"), move |_, b| inside.enter(b.pts()));
+        }
+        let c = counters.clone();
+        buffer_probe(&pad(&name, "src"), move |_, b| {
+            let elapsed = inside.leave(b.pts());
+            let ran = gstrsvision::detection::frame::markers(b)
+                .iter()
+                .any(|m| m.element == name && m.inferred());
+            if let (Some(ns), true) = (elapsed, ran) {
+                c.models[i].inferred.fetch_add(1, Ordering::Relaxed);
+                c.models[i].infer_ns.fetch_add(ns, Ordering::Relaxed);
+            }
+        });
+    }
     if models > 0 {
         let models_in = Arc::new(InFlight::default());
         {
@@ -210,6 +249,8 @@ pub fn attach(pipeline: &gst::Pipeline, models: usize, live: bool, counters: &Ar
     let c = counters.clone();
     buffer_probe(&pad(OUTPUT, "sink"), move |pad, b| {
         c.frames_out.fetch_add(1, Ordering::Relaxed);
+        c.objects
+            .store(gstrsvision::detection::count(b) as u64, Ordering::Relaxed);
         let latency = if live {
             capture_latency(pad, b)
         } else {

@@ -2,6 +2,11 @@
 //! them in order on a signal or at `--duration`: EOS into every pipeline (open clips are
 //! finalised, tracks emit `exit`, brokers flush), a wait bounded by `shutdown-timeout`,
 //! then a summary of what each source and sink did. A second signal exits at once (130).
+//!
+//! With the web console on (`[web]`), it creates the [`Hub`] the server reads, starts the
+//! server before any source (a port it cannot bind is an error: status 1), opens each
+//! source's JPEG branch while it has viewers (every tick), rebuilds the status document
+//! every [`crate::status::EVERY`], and stops the server after the summary.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -11,6 +16,8 @@ use crate::config::{Config, Input};
 use crate::source::SourceRunner;
 use crate::state::State;
 use crate::stats::Snapshot;
+use crate::status::StatusBuilder;
+use crate::web::Hub;
 
 const TICK: Duration = Duration::from_millis(50);
 
@@ -55,9 +62,17 @@ pub fn run(config: &Config, duration: Option<Duration>) -> i32 {
         log!("error: {e}");
         return EXIT_FAILED;
     }
+    let hub = config.web.enabled.then(|| {
+        let ids: Vec<String> = config.sources.iter().map(|s| s.id.clone()).collect();
+        Arc::new(Hub::new(
+            &ids,
+            config.web.events,
+            config.record.as_ref().map(|r| r.location.clone()),
+        ))
+    });
     let started = Instant::now();
     let mut sources: Vec<SourceRunner> = (0..config.sources.len())
-        .map(|i| SourceRunner::new(config, i, started))
+        .map(|i| SourceRunner::new(config, i, started, hub.as_ref()))
         .collect();
     log!(
         "rsvision {}: {} sources, {} models, config {}",
@@ -66,6 +81,21 @@ pub fn run(config: &Config, duration: Option<Duration>) -> i32 {
         config.models.len(),
         config.path.display()
     );
+    let mut web = None;
+    if let Some(hub) = &hub {
+        match crate::web::start(&config.web, hub.clone()) {
+            Ok(handle) => {
+                log!("web: listening on {}", handle.url());
+                web = Some(handle);
+            }
+            Err(e) => {
+                log!("error: {e}");
+                return EXIT_FAILED;
+            }
+        }
+    }
+    let mut status = StatusBuilder::new();
+    let mut next_status = started;
     let stats_every = config.app.stats_interval;
     let mut next_stats = started + stats_every;
     let mut models_logged = false;
@@ -73,6 +103,13 @@ pub fn run(config: &Config, duration: Option<Duration>) -> i32 {
         let now = Instant::now();
         for s in &mut sources {
             s.poll(now);
+            s.update_web();
+        }
+        if let Some(hub) = &hub {
+            if now >= next_status {
+                next_status = now + crate::status::EVERY;
+                hub.set_status(status.build(config, &sources, hub));
+            }
         }
         if !models_logged && sources.iter().any(|s| s.is_running()) {
             models_logged = true;
@@ -103,7 +140,8 @@ pub fn run(config: &Config, duration: Option<Duration>) -> i32 {
         }
         std::thread::sleep(TICK);
     };
-    shutdown(config, &mut sources, &reason)
+    let web = web.map(|handle| (handle, hub.as_deref().expect("a hub with a server"), status));
+    shutdown(config, &mut sources, &reason, web)
 }
 
 /// The clip directory and the directories of file sinks, created when missing.
@@ -194,7 +232,12 @@ fn progress(pos: gst::ClockTime, dur: gst::ClockTime, _fps: f64, s: &SourceRunne
     )
 }
 
-fn shutdown(config: &Config, sources: &mut [SourceRunner], reason: &str) -> i32 {
+fn shutdown(
+    config: &Config,
+    sources: &mut [SourceRunner],
+    reason: &str,
+    mut web: Option<(crate::web::WebHandle, &Hub, StatusBuilder)>,
+) -> i32 {
     let timeout = config.app.shutdown_timeout;
     let running = sources.iter().filter(|s| s.is_running()).count();
     log!(
@@ -206,10 +249,18 @@ fn shutdown(config: &Config, sources: &mut [SourceRunner], reason: &str) -> i32 
         s.begin_drain();
     }
     let mut late = Vec::new();
+    let mut next_status = Instant::now();
     loop {
         let now = Instant::now();
         for s in sources.iter_mut() {
             s.poll(now);
+            s.update_web();
+        }
+        if let Some((_, hub, builder)) = &mut web {
+            if now >= next_status {
+                next_status = now + crate::status::EVERY;
+                hub.set_status(builder.build(config, sources, hub));
+            }
         }
         if sources.iter().all(|s| s.drained) {
             break;
@@ -270,6 +321,10 @@ fn shutdown(config: &Config, sources: &mut [SourceRunner], reason: &str) -> i32 
     } else {
         EXIT_OK
     };
+    // The server last: the console shows the shutdown until the end.
+    if let Some((handle, _, _)) = web {
+        handle.stop();
+    }
     log!("exit {status}");
     status
 }

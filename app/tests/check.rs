@@ -111,6 +111,22 @@ fn check_prints_one_pipeline_per_source() {
             assert!(at >= last, "{id}: {e} out of order in `{p}`");
             last = at;
         }
+        // The web console's JPEG branch (on by default) comes off a tee after the analysis.
+        for e in [
+            "tee",
+            "fakesink",
+            "queue",
+            "valve",
+            "rsoverlay",
+            "videoscale",
+            "jpegenc",
+            "appsink",
+        ] {
+            let at = element_at(&p[last..], e)
+                .unwrap_or_else(|| panic!("{id}: no {e} after the analysis in `{p}`"));
+            last += at;
+        }
+        assert!(p.contains("valve name=webvalve drop=true"), "{id}: `{p}`");
         let rsinfer = &p[element_at(p, "rsinfer").unwrap()..];
         let rsinfer = &rsinfer[..rsinfer.find('!').unwrap_or(rsinfer.len())];
         assert!(

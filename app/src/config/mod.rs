@@ -7,7 +7,8 @@
 //! cross-field checks ([`checks`]) run last, on everything that parsed.
 //!
 //! Files: `walk.rs` (places, key paths, typed reads), `parse.rs` (the top level),
-//! `sections.rs` (`[app]`, `[reconnect]`, sinks, `[record]` and its rules), `models.rs`,
+//! `sections.rs` (`[app]`, `[reconnect]`, sinks, `[record]` and its rules), `web.rs`
+//! (`[web]`), `models.rs`,
 //! `sources.rs`, `elements.rs`, `checks.rs`, `schema.rs` (key tables and [`keys_help`]),
 //! `errors.rs`, `types.rs` (what the runtime consumes).
 
@@ -21,6 +22,7 @@ mod sections;
 mod sources;
 pub mod types;
 mod walk;
+mod web;
 
 #[cfg(test)]
 mod tests;

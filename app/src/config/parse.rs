@@ -39,6 +39,7 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
     let mut app = App::default();
     let mut reconnect = Reconnect::default();
     let mut tracker = Props::default();
+    let mut web = crate::web::Settings::default();
     let mut parsed = Parsed {
         models: BTreeMap::new(),
         sinks: BTreeMap::new(),
@@ -100,6 +101,11 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
                     parsed.rules_at = marks;
                 }
             }
+            "web" => {
+                if let Some(s) = ctx.table(&f) {
+                    web = super::web::web(ctx, &s);
+                }
+            }
             "sources" => {}
             other => {
                 let hint = suggest(other, SECTIONS.iter().copied());
@@ -136,5 +142,6 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
         sinks: parsed.sinks,
         record: parsed.record,
         sources: parsed.sources.into_iter().map(|s| s.source).collect(),
+        web,
     }
 }

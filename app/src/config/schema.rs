@@ -40,6 +40,7 @@ pub(super) const SECTIONS: &[&str] = &[
     "events",
     "sinks",
     "record",
+    "web",
     "sources",
 ];
 
@@ -182,6 +183,61 @@ pub(super) const RULE: &[KeyDoc] = &[
         "every recording source",
         "sources the rule applies to (each must record)",
     ),
+];
+
+pub(super) const WEB: &[KeyDoc] = &[
+    key(
+        "enabled",
+        "boolean",
+        "true",
+        "false: no web console, no JPEG branch in the pipelines",
+    ),
+    key(
+        "listen",
+        "address:port",
+        "\"127.0.0.1:8080\"",
+        "where the console listens (port 0: any free port; the log says which); \
+         \"0.0.0.0:8080\" opens it to the network (then set user and password-hash)",
+    ),
+    key(
+        "fps",
+        "integer 1..60",
+        "5",
+        "frames per second at most, encoded and sent to each viewer",
+    ),
+    key(
+        "max-width",
+        "integer 16..16384",
+        "1280",
+        "the annotated frames are scaled down to fit max-width x max-height, aspect kept",
+    ),
+    key("max-height", "integer 16..16384", "720", "see max-width"),
+    key("quality", "integer 1..100", "80", "JPEG quality"),
+    key(
+        "events",
+        "integer 1..1000000",
+        "500",
+        "recent events kept in memory for /api/events",
+    ),
+    key(
+        "user",
+        "string",
+        "none",
+        "basic authentication user (with password-hash)",
+    ),
+    key(
+        "password-hash",
+        "argon2 PHC string",
+        "none",
+        "the password's hash, printed by `rsvision hash-password` (reads the password on stdin)",
+    ),
+    key(
+        "tls-cert",
+        "path",
+        "none",
+        "PEM certificate chain: HTTPS when given with tls-key",
+    ),
+    key("tls-key", "path", "none", "PEM private key of tls-cert"),
 ];
 
 pub(super) const SOURCE: &[KeyDoc] = &[
@@ -328,6 +384,13 @@ pub fn keys_help() -> String {
         "[[record.rules]]",
         "record when an object of a label is seen long enough",
         RULE,
+    );
+    section(
+        &mut out,
+        "[web]",
+        "the web console of `rsvision run`: live annotated views, status, metrics, events and \
+         clips over HTTP",
+        WEB,
     );
     section(&mut out, "[[sources]]", "one camera or file each", SOURCE);
     out

@@ -10,6 +10,7 @@ use gst::prelude::*;
 use super::*;
 
 mod bad;
+mod web;
 
 fn init() {
     static INIT: Once = Once::new();
@@ -429,6 +430,7 @@ fn keys_help_lists_every_key_and_the_elements_properties() {
         schema::RECORD,
         schema::RULE,
         schema::SOURCE,
+        schema::WEB,
     ];
     for k in tables.iter().flat_map(|t| t.iter()) {
         assert!(
@@ -442,6 +444,7 @@ fn keys_help_lists_every_key_and_the_elements_properties() {
         "[models.NAME]",
         "[tracker]",
         "[events], [sinks.NAME]",
+        "[web]",
         "[[sources]]",
     ] {
         assert!(help.contains(&format!("\n{header}\n")), "{header}");

@@ -52,6 +52,8 @@ pub struct Config {
     pub record: Option<Record>,
     /// `[[sources]]`, in file order.
     pub sources: Vec<Source>,
+    /// `[web]`: the web console (on by default, on 127.0.0.1:8080).
+    pub web: crate::web::Settings,
 }
 
 /// `[app]`: the program's own settings.

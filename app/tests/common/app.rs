@@ -4,7 +4,9 @@
 //! connecting (attempt N)`, `live`, `stalled (no buffer for X.X s)`, `lost (REASON)`,
 //! `reconnecting in X.XX s (attempt N)`, `failed (...)`, `ended`; `clip ID: PATH (X.X s,
 //! REASON)`; `rule ID RULE: recording ...`; `perf ID k=v ... | SINK k=v ...`; `shutdown: ...`;
-//! `summary ID k=v ...`; `summary sink SINK ID k=v ...`; `exit STATUS`.
+//! `summary ID k=v ...`; `summary sink SINK ID k=v ...`; `exit STATUS`; with the web console
+//! `web: listening on http://ADDR/` before any source starts (or `error: web: cannot listen
+//! on ...` and status 1).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};

@@ -51,11 +51,15 @@ impl Default for Timing {
 pub struct Deployment {
     pub dir: PathBuf,
     pub text: String,
+    /// The keys of `[web]`, written last by [`Deployment::write`].
+    pub web: String,
 }
 
 impl Deployment {
     /// `[app]`, `[reconnect]` with `timing`, `[models.shapes]` (the shipped detector,
-    /// conf-threshold 0.25, every third frame) and `[tracker]`.
+    /// conf-threshold 0.25, every third frame), `[tracker]`, and the web console on any
+    /// free port (`[web] listen = "127.0.0.1:0"`: tests running side by side never collide
+    /// on the default 8080; see [`Deployment::web`]).
     pub fn new(dir: &Path, timing: &Timing) -> Deployment {
         let mut text = String::new();
         writeln!(
@@ -83,6 +87,25 @@ impl Deployment {
         Deployment {
             dir: dir.to_path_buf(),
             text,
+            web: "listen = \"127.0.0.1:0\"\n".into(),
+        }
+    }
+
+    /// Replaces the keys of `[web]` (e.g. `enabled = false`, or a `listen` of the test's).
+    pub fn web(&mut self, keys: &str) -> &mut Self {
+        self.web = keys.to_string();
+        if !self.web.ends_with('\n') {
+            self.web.push('\n');
+        }
+        self
+    }
+
+    /// The whole file: what was added, then `[web]` (unless a `[web]` was added as text).
+    pub fn toml(&self) -> String {
+        if self.text.lines().any(|l| l.trim() == "[web]") {
+            self.text.clone()
+        } else {
+            format!("{}[web]\n{}", self.text, self.web)
         }
     }
 
@@ -140,7 +163,7 @@ impl Deployment {
     /// Writes `dir/NAME` and returns its path.
     pub fn write(&self, name: &str) -> PathBuf {
         let path = self.dir.join(name);
-        std::fs::write(&path, &self.text).unwrap();
+        std::fs::write(&path, self.toml()).unwrap();
         path
     }
 }
