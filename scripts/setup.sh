@@ -13,7 +13,8 @@
 #                             with the KServe v2 server (kserve), venvs with the Python
 #                             trackers rstracker is compared with (roboflow trackers and
 #                             TrackEval; norfair, which needs numpy < 2, in its own), and the
-#                             Kafka-compatible broker tansu (cargo install, once).
+#                             Kafka-compatible broker tansu (cargo install, once); Debian's
+#                             chromium for the web console's browser test.
 #
 # Idempotent: a second run installs nothing. Prints what is where at the end.
 set -euo pipefail
@@ -40,8 +41,9 @@ apt_packages=(
   libssl-dev libsasl2-dev zlib1g-dev
 )
 if $with_tests; then
-  # openssl makes the private CA of the backend=ovms HTTPS test.
-  apt_packages+=(openssl)
+  # openssl makes the private CA of the backend=ovms HTTPS test; chromium (headless, over
+  # the DevTools protocol) loads the web console in app/tests/web_page.rs.
+  apt_packages+=(openssl chromium)
 fi
 
 missing=()
