@@ -15,6 +15,7 @@
 
 use gst::glib;
 
+pub mod analytics;
 pub mod classify;
 pub mod detection;
 pub mod draw;
