@@ -12,7 +12,8 @@
 #                             kafka-python and opencv-python-headless in the same venv, a venv
 #                             with the KServe v2 server (kserve), venvs with the Python
 #                             trackers rstracker is compared with (roboflow trackers and
-#                             TrackEval; norfair, which needs numpy < 2, in its own), and the
+#                             TrackEval; norfair, which needs numpy < 2, in its own), a venv
+#                             with supervision (its LineZone, the line counter compared), and the
 #                             Kafka-compatible broker tansu (cargo install, once); Debian's
 #                             chromium for the web console's browser test.
 #
@@ -181,6 +182,12 @@ norfair_venv="${RSVISION_NORFAIR_VENV:-$HOME/.cache/rsvision/norfair-venv}"
 peer_venv "$norfair_venv" \
   "import importlib.metadata as m, norfair; assert m.version('norfair') == '2.3.0'" \
   "norfair==2.3.0" "numpy<2"
+# supervision's LineZone, the line counter rsanalytics' counting engine is compared with
+# (tests/analytics_linezone.rs runs tests/reference/linezone_compare.py in it).
+supervision_venv="${RSVISION_SUPERVISION_VENV:-$HOME/.cache/rsvision/supervision-venv}"
+peer_venv "$supervision_venv" \
+  "import importlib.metadata as m, supervision; assert m.version('supervision') == '0.31.2'" \
+  "supervision==0.31.2"
 
 # tansu 0.6, the Kafka-compatible broker the rsmsgbroker and rssmartrecord tests start on
 # 127.0.0.1 (REFERENCE.md section 7): built once into ~/.cargo/bin.
@@ -189,4 +196,4 @@ if ! command -v tansu >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tansu" ]; then
   cargo install tansu --version 0.6.0 --features dynostore,libsql
 fi
 
-echo "setup: ready to test (venv $venv, ONNX Runtime $libdir/libonnxruntime.so, OpenVINO $ov_dir, KServe venv $kserve_venv, tracker venvs $track_venv $norfair_venv, broker $(command -v tansu || echo "$HOME/.cargo/bin/tansu"))"
+echo "setup: ready to test (venv $venv, ONNX Runtime $libdir/libonnxruntime.so, OpenVINO $ov_dir, KServe venv $kserve_venv, tracker venvs $track_venv $norfair_venv, supervision venv $supervision_venv, broker $(command -v tansu || echo "$HOME/.cargo/bin/tansu"))"
