@@ -26,6 +26,7 @@ pub mod msgconv;
 pub mod onnx;
 pub mod openvino;
 pub mod preprocess;
+pub mod rsanalytics;
 pub mod rsinfer;
 pub mod rsmsgbroker;
 pub mod rsoverlay;
@@ -45,6 +46,7 @@ fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
     rsmsgbroker::register(plugin)?;
     rssmartrecord::register(plugin)?;
     rstracker::register(plugin)?;
+    rsanalytics::register(plugin)?;
     Ok(())
 }
 

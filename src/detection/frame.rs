@@ -85,6 +85,7 @@ pub fn register() {
         }
     });
     super::attribute::register();
+    super::analytics::register();
 }
 
 /// Adds `marker` to `buffer`.

@@ -15,8 +15,9 @@
 //!   ([`tracking`]),
 //! * one structure per classification attribute, gvaclassify's fields ([`attribute`]).
 //!
-//! Frame-level facts are custom metas: [`frame`] (did a detector run on this frame) and
-//! [`tracking`] (a tracker's events on this frame). Field names of buffer metadata use
+//! Frame-level facts are custom metas: [`frame`] (did a detector run on this frame),
+//! [`tracking`] (a tracker's events on this frame) and [`analytics`] (zone and line counts;
+//! also the per-object `analytics` structure). Field names of buffer metadata use
 //! underscores (DL Streamer's style); those of bus messages and their structures use
 //! hyphens (GStreamer's).
 //!
@@ -26,6 +27,7 @@
 //! Stream-level facts travel as serialized custom downstream events: a tracker's stream-end
 //! exits ([`tracking::events_event`]) and rssmartrecord's finished clips ([`clip`]).
 
+pub mod analytics;
 pub mod attribute;
 pub mod clip;
 pub mod frame;
