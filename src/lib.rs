@@ -1,8 +1,8 @@
 #![allow(unused_doc_comments)]
 //! rsvision: real-time video analytics elements for GStreamer.
 //!
-//! The plugin `rsvision` registers `rsinfer`, `rstracker`, `rsoverlay`, `rsmsgbroker` and
-//! `rssmartrecord`.
+//! The plugin `rsvision` registers `rsinfer`, `rstracker`, `rsanalytics`, `rsoverlay`,
+//! `rsmsgbroker` and `rssmartrecord`.
 //! Shared code lives in modules named for what it is: [`detection`] (the metadata contract),
 //! [`preprocess`] (frame to tensor, object crops), [`yolo`] (output decoding and NMS),
 //! [`classify`] (classification outputs and the per-track result vote), [`onnx`] (ONNX
@@ -11,6 +11,7 @@
 //! detections on frames), [`msgconv`] (DeepStream payloads), [`kafka`] (broker settings),
 //! [`keyfile`] (DeepStream's configuration file format), [`utc`] (ISO-8601 UTC times),
 //! [`smartrecord`] (GOP cache, recording commands), [`tracker`] (multi-object tracking),
+//! [`analytics`] (zones, lines and counting on tracks),
 //! [`video`] (raw formats and pad templates the elements share).
 
 use gst::glib;

@@ -666,14 +666,31 @@ fn a_server_answering_garbage_mid_stream_is_a_warning_not_a_crash() {
     }
     assert_eq!(frames, 40, "every frame passes");
     let bus = pipeline.bus().unwrap();
-    let mut warnings = Vec::new();
+    let (mut warnings, mut resumed) = (Vec::new(), 0);
     while let Some(msg) = bus.pop() {
         match msg.view() {
             gst::MessageView::Error(e) => panic!("error: {}", e.error()),
             gst::MessageView::Warning(w) => warnings.push(w.error().to_string()),
+            gst::MessageView::Info(i) if i.error().to_string().contains("answers again") => {
+                resumed += 1
+            }
             _ => {}
         }
     }
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("not a KServe v2"), "{warnings:?}");
+    // One warning per outage. With two requests in flight the server may hand its last good
+    // answer to the later one: the earlier frame then fails first, the good answer ends that
+    // outage (an info) and the next garbage starts another.
+    assert_eq!(
+        warnings.len(),
+        resumed + 1,
+        "{warnings:?}, {resumed} resumed"
+    );
+    assert!(
+        resumed <= 1,
+        "{resumed} resumed: the server never answers well again"
+    );
+    assert!(
+        warnings.iter().all(|w| w.contains("not a KServe v2")),
+        "{warnings:?}"
+    );
 }
