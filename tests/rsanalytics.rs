@@ -49,12 +49,17 @@ fn harness(props: &[(&str, &dyn ToValue)]) -> gst_check::Harness {
 }
 
 fn frame(n: u64, objs: &[Detection]) -> gst::Buffer {
-    let mut b = gst::Buffer::with_size((W * H * 3 / 2) as usize).unwrap();
+    sized_frame(n, objs, W, H)
+}
+
+/// An I420 frame of `w` x `h` with `objs` (in its pixels).
+fn sized_frame(n: u64, objs: &[Detection], w: u32, h: u32) -> gst::Buffer {
+    let mut b = gst::Buffer::with_size((w * h * 3 / 2) as usize).unwrap();
     {
         let b = b.get_mut().unwrap();
         b.set_pts(gst::ClockTime::from_nseconds(n * FRAME));
         b.set_duration(gst::ClockTime::from_nseconds(FRAME));
-        detection::attach(b, objs, W, H, 0);
+        detection::attach(b, objs, w, h, 0);
     }
     b
 }
@@ -572,4 +577,124 @@ fn normalised_property_geometry_runs_in_a_pipeline() {
     assert_eq!(s.get::<u64>("line-middle-in").unwrap(), 0);
     assert_eq!(s.get::<u64>("zone-left-entries").unwrap(), 0);
     p.set_state(gst::State::Null).unwrap();
+}
+
+/// Info messages posted so far.
+fn infos(h: &gst_check::Harness) -> Vec<String> {
+    let bus = h.element().unwrap().bus().unwrap();
+    let mut out = vec![];
+    while let Some(m) = bus.pop() {
+        if let gst::MessageView::Info(i) = m.view() {
+            out.push(i.error().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_caps_change_mid_stream_rescales_and_keeps_counts_and_tracks() {
+    let mut h = harness(&pixel_props("lines", &DOOR));
+    // Track 1 crosses at 640x480; track 2 stops 10 px short of the line.
+    cross_down(&mut h, 0);
+    for n in 15..20u64 {
+        push(
+            &mut h,
+            n,
+            &[obj(Some(2), 400.0, 190.0 + 2.0 * (n - 15) as f64)],
+        );
+    }
+    assert_eq!(stat(&h, "line-door-in"), 1);
+    // The camera switches to 1280x960 (the line is now at y = 480) while track 2 crosses.
+    h.set_src_caps_str("video/x-raw,format=I420,width=1280,height=960,framerate=30/1");
+    let mut last = None;
+    for n in 20..30u64 {
+        let y = 2.0 * (250.0 + 8.0 * (n - 20) as f64);
+        let big = Detection {
+            x: 800.0 - SIZE,
+            y: y - 2.0 * SIZE,
+            width: 2.0 * SIZE,
+            height: 2.0 * SIZE,
+            ..obj(Some(2), 0.0, 0.0)
+        };
+        last = Some(h.push_and_pull(sized_frame(n, &[big], 1280, 960)).unwrap());
+    }
+    // Track 2 was last seen above the line at the old size and is first seen below it at
+    // the new one: its remembered position was rescaled, so that is a crossing (a fresh
+    // track would only be established below); and the count went on from 1.
+    assert_eq!(stat(&h, "line-door-in"), 2);
+    let f = &contract::analytics_frames(&last.unwrap())[0];
+    assert_eq!((f.shapes.width, f.shapes.height), (1280, 960));
+    let l = f.shapes.lines[0];
+    assert_eq!(
+        (l.a, l.b, l.in_normal),
+        ((0.0, 480.0), (1280.0, 480.0), (0.0, 1.0))
+    );
+    assert_eq!(f.lines[0].in_count, 2);
+    let infos = infos(&h);
+    assert!(
+        infos
+            .iter()
+            .any(|m| m.contains("640x480 to 1280x960") && m.contains("counts go on")),
+        "{infos:?}"
+    );
+}
+
+#[test]
+fn two_analytics_elements_both_write_and_nested_objects_are_left_alone() {
+    init();
+    let mut h = gst_check::Harness::new_parse(&format!(
+        "rsanalytics name=a lines={DOOR} reference-width={W} reference-height={H} ! \
+         rsanalytics name=b zones=low:0;300;640;300;640;480;0;480 reference-width={W} reference-height={H}"
+    ));
+    h.set_src_caps_str(&format!(
+        "video/x-raw,format=I420,width={W},height={H},framerate=30/1"
+    ));
+    let mut last = None;
+    for n in 0..30u64 {
+        let person = obj(Some(1), 100.0, 150.0 + 8.0 * n as f64);
+        let mut b = frame(n, &[person.clone()]);
+        // A face inside the person (a secondary result: parent_id names the person's meta).
+        {
+            let b = b.get_mut().unwrap();
+            let face = Detection {
+                label: "face".into(),
+                height: 10.0,
+                track_id: None,
+                ..person.clone()
+            };
+            let pid = b
+                .iter_meta::<VideoRegionOfInterestMeta>()
+                .next()
+                .unwrap()
+                .id();
+            detection::write_roi(b, &face, W, H, 1000, pid, std::iter::empty());
+        }
+        last = Some(h.push_and_pull(b).unwrap());
+    }
+    let out = last.unwrap();
+    let frames = contract::analytics_frames(&out);
+    let names: Vec<&str> = frames.iter().map(|f| f.element.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    assert_eq!(frames[0].objects, 1, "the face is not an object");
+    assert_eq!(frames[0].lines[0].in_count, 1);
+    assert_eq!(
+        (frames[1].zones[0].count, frames[1].zones[0].entries),
+        (1, 1)
+    );
+    let metas: Vec<_> = out.iter_meta::<VideoRegionOfInterestMeta>().collect();
+    assert_eq!(metas.len(), 2);
+    let person = contract::of_roi(&metas[0]).expect("the person was analysed");
+    // Both elements' results on the person: a's line (none crossed on this frame), b's zone.
+    assert_eq!(person.zones, ["low"]);
+    assert!(person.dwell_ms[0].unwrap() > 0);
+    assert!(
+        contract::of_roi(&metas[1]).is_none(),
+        "the face was not analysed"
+    );
+    let bin = h.element().unwrap().downcast::<gst::Bin>().unwrap();
+    let sa = bin
+        .by_name("a")
+        .unwrap()
+        .property::<gst::Structure>("stats");
+    assert_eq!(sa.get::<u64>("line-door-in").unwrap(), 1);
 }

@@ -639,6 +639,41 @@ impl Analytics {
         }
     }
 
+    /// The same geometry at another frame size (a caps change): `geometry` is the engine's
+    /// geometry rescaled by `sx` and `sy` (`to_frame` of the same source). The counts go on
+    /// and the tracks are rescaled with it, so a visit or a crossing under way continues
+    /// (sides and insideness do not change under a scaling of both). Returns false, and
+    /// changes nothing, when `geometry` does not have the same zones, lines and directions.
+    pub fn rescale(&mut self, geometry: Geometry, sx: f64, sy: f64) -> bool {
+        let same = |a: &[String], b: &[String]| a == b;
+        let names = |g: &Geometry| {
+            (
+                g.zones.iter().map(|z| z.name.clone()).collect::<Vec<_>>(),
+                g.lines.iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+                g.directions
+                    .iter()
+                    .map(|d| d.name.clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (a, b) = (names(&self.geometry), names(&geometry));
+        if !(same(&a.0, &b.0) && same(&a.1, &b.1) && same(&a.2, &b.2))
+            || !(sx.is_finite() && sy.is_finite() && sx > 0.0 && sy > 0.0)
+        {
+            return false;
+        }
+        let fresh = Analytics::with_options(geometry, self.options.clone());
+        self.geometry = fresh.geometry;
+        self.lines = fresh.lines;
+        self.zones = fresh.zones;
+        self.directions = fresh.directions;
+        self.min_motion = fresh.min_motion;
+        for t in self.tracks.values_mut() {
+            t.scale(sx, sy);
+        }
+        true
+    }
+
     /// Clears counts, tracks and alarms (flush, `reset` action): no events are reported
     /// for the tracks dropped.
     pub fn reset(&mut self) {

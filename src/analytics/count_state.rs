@@ -280,6 +280,16 @@ impl Track {
         self.history_next = 0;
     }
 
+    /// Rescales the remembered positions (a change of frame size).
+    pub(super) fn scale(&mut self, sx: f64, sy: f64) {
+        let s = |p: &mut Point| {
+            p.x *= sx;
+            p.y *= sy;
+        };
+        self.lines.iter_mut().for_each(|l| s(&mut l.last_off));
+        self.history.iter_mut().for_each(s);
+    }
+
     pub(super) fn set_label(&mut self, label: &str) {
         if self.label != label {
             self.label.clear();

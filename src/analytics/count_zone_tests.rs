@@ -325,3 +325,51 @@ fn update_into_reuses_and_matches_update() {
         assert_eq!(out, b.update(i * 40, &objs));
     }
 }
+
+#[test]
+fn rescale_keeps_counts_visits_and_crossings_under_way() {
+    use crate::analytics::geometry::to_frame;
+    let z = square("bay", 100.0, 100.0, 300.0, 300.0);
+    let g = geometry(vec![line(CrossingMode::Balanced)], vec![z]);
+    let mut f = Feed::new(g.clone());
+    // One crossing in, and a visit of the zone under way; then a second track half way to
+    // the line when the frame doubles in size.
+    f.walk(1, (200.0, 150.0), (200.0, 250.0), 20);
+    f.walk(2, (400.0, 150.0), (400.0, 190.0), 8);
+    assert_eq!(f.counts(), (1, 0));
+    let s = f.a.stats();
+    assert_eq!((s.zones[0].count, s.zones[0].entries), (0, 1));
+    let big = to_frame(&g, 1280.0, 960.0);
+    assert!(f.a.rescale(big, 2.0, 2.0));
+    // Track 1 stays in the zone (no new entry), track 2 completes its crossing.
+    for i in 0..=10 {
+        let y = 2.0 * (190.0 + 6.0 * i as f64);
+        f.step(&[
+            Object {
+                x: 2.0 * 200.0 - 20.0,
+                y: 2.0 * 250.0 - 80.0,
+                width: 40.0,
+                height: 80.0,
+                ..at(1, 0.0, 0.0)
+            },
+            Object {
+                x: 800.0 - 20.0,
+                y: y - 80.0,
+                width: 40.0,
+                height: 80.0,
+                ..at(2, 0.0, 0.0)
+            },
+        ]);
+    }
+    assert_eq!(f.counts(), (2, 0));
+    let s = f.a.stats();
+    assert_eq!(s.zones[0].entries, 1, "the visit went on: no second entry");
+    assert!(!f
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::ZoneExit { .. })));
+    // Another geometry is refused and changes nothing.
+    let other = geometry(vec![], vec![]);
+    assert!(!f.a.rescale(other, 1.0, 1.0));
+    assert_eq!(f.a.geometry().lines.len(), 1);
+}

@@ -12,8 +12,9 @@
 //! | `directions_crossed` | array of strings, parallel to `lines_crossed` | `in` or `out` |
 //! | `directions` | array of strings | named directions the object moves in |
 //!
-//! An object without an `analytics` structure was not analysed. A buffer passing two
-//! analytics elements keeps the first one's structure.
+//! An object without an `analytics` structure was not analysed. On a buffer passing two
+//! analytics elements, the second appends its results to the arrays of the first (each
+//! element's frame meta says which zones and lines are its own).
 //!
 //! **On each frame**, a custom meta `RsvisionAnalyticsMeta` (Python:
 //! `buffer.get_custom_meta("RsvisionAnalyticsMeta").get_structure()`), one per analytics
@@ -31,6 +32,12 @@
 //! | `lines` | array of strings | every line of the geometry |
 //! | `line_in`, `line_out` | arrays of guint64, parallel to `lines` | cumulative crossings in / out |
 //! | `events` | list of structures | this frame's events: the element messages below |
+//! | `width`, `height` | guint | the frame size the shapes below are in |
+//! | `zone_outlines` | array (per zone) of arrays of gdouble | the zone's outline `x0, y0, x1, y1, ...` in frame pixels |
+//! | `zone_holes` | array (per zone) of arrays (per hole) of arrays of gdouble | its holes, the same way |
+//! | `zone_inverse` | array of booleans, parallel to `zones` | the zone is the outside of its outline |
+//! | `line_points` | array (per line) of arrays of 4 gdouble | the segment `ax, ay, bx, by` in frame pixels |
+//! | `line_in_normals` | array (per line) of arrays of 2 gdouble | unit vector pointing to the line's `in` side |
 //!
 //! **Element messages** (and the items of `events`), every one with `pts` and
 //! `running-time` (guint64 ns, `G_MAXUINT64` when unknown):
@@ -127,6 +134,47 @@ impl ObjectAnalytics {
     }
 }
 
+impl ObjectAnalytics {
+    /// Appends `other`'s results (a second analytics element on the same object).
+    pub fn append(&mut self, other: &ObjectAnalytics) {
+        self.zones.extend(other.zones.iter().cloned());
+        self.dwell_ms.extend(&other.dwell_ms);
+        self.loitering.extend(&other.loitering);
+        self.lines_crossed
+            .extend(other.lines_crossed.iter().cloned());
+        self.directions_crossed
+            .extend(other.directions_crossed.iter().cloned());
+        self.directions.extend(other.directions.iter().cloned());
+    }
+}
+
+/// Adds `analytics` to a region meta: as its `analytics` structure, or appended to the one
+/// an earlier analytics element wrote (so the object has every element's results).
+pub fn add_to_roi<U>(
+    roi: &mut gst::MetaRefMut<'_, VideoRegionOfInterestMeta, U>,
+    analytics: &ObjectAnalytics,
+) {
+    // SAFETY: `roi` is borrowed mutably, so its params (a GList of GstStructures it owns) may
+    // be changed in place; the structures are only looked up and written, never freed.
+    unsafe {
+        let mut l = (*roi.as_mut_ptr()).params;
+        while !l.is_null() {
+            let ptr = (*l).data as *mut gst::ffi::GstStructure;
+            let s = gst::StructureRef::from_glib_borrow_mut(ptr);
+            if s.name() == ANALYTICS_STRUCTURE {
+                let mut merged = ObjectAnalytics::from_structure(s).unwrap_or_default();
+                merged.append(analytics);
+                for (field, value) in merged.to_structure().iter() {
+                    s.set_value(field, value.clone());
+                }
+                return;
+            }
+            l = (*l).next;
+        }
+    }
+    roi.add_param(analytics.to_structure());
+}
+
 /// The `analytics` structure of a region meta, if it has one.
 pub fn of_roi(roi: &VideoRegionOfInterestMeta) -> Option<ObjectAnalytics> {
     roi.param(ANALYTICS_STRUCTURE)
@@ -150,6 +198,32 @@ pub struct LineCounts {
     pub out_count: u64,
 }
 
+/// A zone's shape in frame pixels (for drawing).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ZoneShape {
+    pub outline: Vec<(f64, f64)>,
+    pub holes: Vec<Vec<(f64, f64)>>,
+    pub inverse: bool,
+}
+
+/// A line's segment in frame pixels and the unit vector to its `in` side (for drawing).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LineShape {
+    pub a: (f64, f64),
+    pub b: (f64, f64),
+    pub in_normal: (f64, f64),
+}
+
+/// The geometry an analytics element counted with, in pixels of a `width` x `height` frame
+/// (zones and lines parallel to the frame's counts).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FrameShapes {
+    pub width: u32,
+    pub height: u32,
+    pub zones: Vec<ZoneShape>,
+    pub lines: Vec<LineShape>,
+}
+
 /// What an analytics element writes on a frame (its `RsvisionAnalyticsMeta`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AnalyticsFrame {
@@ -160,6 +234,99 @@ pub struct AnalyticsFrame {
     pub lines: Vec<LineCounts>,
     /// The frame's events (the element messages' structures).
     pub events: Vec<gst::Structure>,
+    pub shapes: FrameShapes,
+}
+
+fn flat(points: &[(f64, f64)]) -> gst::Array {
+    gst::Array::new(points.iter().flat_map(|&(x, y)| [x, y]))
+}
+
+fn read_points(a: &gst::Array) -> Vec<(f64, f64)> {
+    let xs: Vec<f64> = a.iter().filter_map(|v| v.get::<f64>().ok()).collect();
+    xs.chunks_exact(2).map(|c| (c[0], c[1])).collect()
+}
+
+fn read_nested(s: &gst::StructureRef, field: &str) -> Vec<gst::Array> {
+    s.get::<gst::Array>(field)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.get::<gst::Array>().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn write_shapes(s: &mut gst::StructureRef, shapes: &FrameShapes) {
+    s.set("width", shapes.width);
+    s.set("height", shapes.height);
+    let zones = &shapes.zones;
+    s.set(
+        "zone_outlines",
+        gst::Array::new(zones.iter().map(|z| flat(&z.outline))),
+    );
+    s.set(
+        "zone_holes",
+        gst::Array::new(
+            zones
+                .iter()
+                .map(|z| gst::Array::new(z.holes.iter().map(|h| flat(h)))),
+        ),
+    );
+    s.set(
+        "zone_inverse",
+        gst::Array::new(zones.iter().map(|z| z.inverse)),
+    );
+    let lines = &shapes.lines;
+    s.set(
+        "line_points",
+        gst::Array::new(lines.iter().map(|l| flat(&[l.a, l.b]))),
+    );
+    s.set(
+        "line_in_normals",
+        gst::Array::new(lines.iter().map(|l| flat(&[l.in_normal]))),
+    );
+}
+
+fn read_shapes(s: &gst::StructureRef) -> FrameShapes {
+    let inverse = read_bools(s, "zone_inverse");
+    let holes = read_nested(s, "zone_holes");
+    let zones = read_nested(s, "zone_outlines")
+        .iter()
+        .enumerate()
+        .map(|(i, outline)| ZoneShape {
+            outline: read_points(outline),
+            holes: holes
+                .get(i)
+                .map(|h| {
+                    h.iter()
+                        .filter_map(|v| v.get::<gst::Array>().ok())
+                        .map(|a| read_points(&a))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            inverse: inverse.get(i).copied().unwrap_or(false),
+        })
+        .collect();
+    let normals = read_nested(s, "line_in_normals");
+    let lines = read_nested(s, "line_points")
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let p = read_points(p);
+            let n = normals.get(i).map(read_points).unwrap_or_default();
+            (p.len() == 2).then(|| LineShape {
+                a: p[0],
+                b: p[1],
+                in_normal: n.first().copied().unwrap_or_default(),
+            })
+        })
+        .collect();
+    FrameShapes {
+        width: s.get::<u32>("width").unwrap_or(0),
+        height: s.get::<u32>("height").unwrap_or(0),
+        zones,
+        lines,
+    }
 }
 
 /// Adds the analytics frame meta.
@@ -200,6 +367,7 @@ pub fn mark_frame(buffer: &mut gst::BufferRef, frame: &AnalyticsFrame) {
         gst::Array::new(lines.iter().map(|l| l.out_count)),
     );
     s.set("events", gst::List::new(frame.events.iter().cloned()));
+    write_shapes(s, &frame.shapes);
 }
 
 /// The analytics frame metas on `buffer` (one per analytics element it went through).
@@ -250,6 +418,7 @@ pub fn analytics_frames(buffer: &gst::BufferRef) -> Vec<AnalyticsFrame> {
                         .collect()
                 })
                 .unwrap_or_default(),
+            shapes: read_shapes(s),
         });
     }
     out
@@ -303,6 +472,20 @@ mod tests {
             events: vec![gst::Structure::builder(CROSSING_MESSAGE)
                 .field("line", "entrance")
                 .build()],
+            shapes: FrameShapes {
+                width: 640,
+                height: 480,
+                zones: vec![ZoneShape {
+                    outline: vec![(1.0, 2.0), (30.5, 2.0), (30.5, 40.0)],
+                    holes: vec![vec![(10.0, 10.0), (12.0, 10.0), (12.0, 12.0)]],
+                    inverse: true,
+                }],
+                lines: vec![LineShape {
+                    a: (0.0, 240.0),
+                    b: (640.0, 240.0),
+                    in_normal: (0.0, 1.0),
+                }],
+            },
         };
         let mut b = gst::Buffer::new();
         mark_frame(b.get_mut().unwrap(), &frame);

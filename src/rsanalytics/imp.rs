@@ -14,11 +14,14 @@
  * see [`crate::analytics::config`] for both formats) and from the `zones`, `lines` and
  * `directions` properties, written for a `reference-width` x `reference-height` frame (both
  * 0: the file's reference size, or normalised 0..1 without a file). Everything is rescaled
- * to the negotiated frame size. The counting rules (hysteresis on lines, zone `inertia`,
+ * to the negotiated frame size; when the caps change size mid-stream, the geometry and the
+ * tracks' remembered positions are rescaled and the counts go on (an info message says so).
+ * The counting rules (hysteresis on lines, zone `inertia`,
  * dwell from the buffers' running time) are [`crate::analytics::count`]'s.
  *
  * Per frame it writes an `analytics` structure on every top-level region meta and an
- * `RsvisionAnalyticsMeta` custom meta, and (with `post-messages`) posts the element
+ * `RsvisionAnalyticsMeta` custom meta (counts, events, and the geometry in frame pixels for
+ * `rsoverlay` to draw), and (with `post-messages`) posts the element
  * messages `rsanalytics-crossing`, `rsanalytics-zone`, `rsanalytics-loitering` and
  * `rsanalytics-overcrowding`. The read-only `stats` property has the running counts; they
  * restart on a flush and with the `reset` action signal.
@@ -42,6 +45,7 @@ use gst_base::subclass::prelude::*;
 use super::meta;
 use super::settings::{self, LoadError, Settings, Sources};
 use crate::analytics::count::{Analytics, FrameResult};
+use crate::detection::analytics::FrameShapes;
 use crate::video;
 
 // Lock order: `settings` and `state` are leaf locks, each taken alone, never while posting
@@ -61,6 +65,8 @@ struct State {
     engine: Option<Analytics>,
     width: u32,
     height: u32,
+    /// The geometry's shapes in frame pixels, for the frame meta.
+    shapes: FrameShapes,
     result: FrameResult,
     /// The warning about objects without track ids was given.
     warned_untracked: bool,
@@ -192,6 +198,7 @@ impl BaseTransformImpl for RsAnalytics {
             engine: None,
             width: 0,
             height: 0,
+            shapes: FrameShapes::default(),
             result: FrameResult::default(),
             warned_untracked: false,
             last_time_ms: 0,
@@ -217,27 +224,46 @@ impl BaseTransformImpl for RsAnalytics {
             if state.engine.is_some() && (state.width, state.height) == (w, h) {
                 return Ok(());
             }
-            let restarted = state
-                .engine
-                .is_some()
-                .then_some((state.width, state.height));
             let geometry = state.sources.for_frame(f64::from(w), f64::from(h));
-            state.engine = Some(Analytics::new(geometry));
+            state.shapes = meta::shapes(&geometry, w, h);
+            let restarted = match state.engine.as_mut() {
+                Some(engine) => {
+                    let (sx, sy) = (
+                        f64::from(w) / f64::from(state.width.max(1)),
+                        f64::from(h) / f64::from(state.height.max(1)),
+                    );
+                    let rescaled = engine.rescale(geometry.clone(), sx, sy);
+                    if !rescaled {
+                        *engine = Analytics::new(geometry);
+                    }
+                    Some((state.width, state.height, rescaled))
+                }
+                None => {
+                    state.engine = Some(Analytics::new(geometry));
+                    None
+                }
+            };
             state.width = w;
             state.height = h;
             restarted
         };
         gst::debug!(CAT, imp = self, "Caps {}", incaps);
-        if let Some((w0, h0)) = restarted {
+        if let Some((w0, h0, rescaled)) = restarted {
+            let what = if rescaled {
+                "geometry and tracks rescaled, counts go on"
+            } else {
+                "geometry rescaled, counts restart"
+            };
             gst::element_imp_info!(
                 self,
                 gst::StreamError::Format,
                 (
-                    "Frame size changed from {}x{} to {}x{}: geometry rescaled, counts restart",
+                    "Frame size changed from {}x{} to {}x{}: {}",
                     w0,
                     h0,
                     w,
-                    h
+                    h,
+                    what
                 )
             );
         }
@@ -275,6 +301,7 @@ impl BaseTransformImpl for RsAnalytics {
                 engine: Some(engine),
                 width,
                 height,
+                shapes,
                 result,
                 ..
             } = state
@@ -289,7 +316,13 @@ impl BaseTransformImpl for RsAnalytics {
             let geometry = engine.geometry();
             let per_object = meta::object_analytics(geometry, result);
             let events = meta::event_structures(geometry, result, pts_ns, rt_ns);
-            let frame = meta::frame(name.as_str(), geometry, result, events.clone());
+            let frame = meta::frame(
+                name.as_str(),
+                geometry,
+                result,
+                events.clone(),
+                shapes.clone(),
+            );
             meta::write(buf, &objects, &per_object, &frame);
             gst::trace!(
                 CAT,

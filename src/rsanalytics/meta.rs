@@ -11,9 +11,10 @@ use std::collections::HashSet;
 use gst_video::VideoRegionOfInterestMeta;
 
 use crate::analytics::count::{CrossDirection, Event, FrameResult, Object};
-use crate::analytics::Geometry;
+use crate::analytics::{geometry, Geometry, Point};
 use crate::detection::analytics::{
-    self as contract, AnalyticsFrame, LineCounts, ObjectAnalytics, ZoneCounts,
+    self as contract, AnalyticsFrame, FrameShapes, LineCounts, LineShape, ObjectAnalytics,
+    ZoneCounts, ZoneShape,
 };
 use crate::detection::{self, Detection};
 
@@ -224,14 +225,46 @@ pub fn event_structures(
         .collect()
 }
 
-/// The frame meta of `result`.
+/// The shapes of `geometry` (in pixels of a `width` x `height` frame) for the frame meta.
+pub fn shapes(geometry: &Geometry, width: u32, height: u32) -> FrameShapes {
+    let pts = |v: &[Point]| v.iter().map(|p| (p.x, p.y)).collect::<Vec<_>>();
+    FrameShapes {
+        width,
+        height,
+        zones: geometry
+            .zones
+            .iter()
+            .map(|z| ZoneShape {
+                outline: pts(&z.outline),
+                holes: z.holes.iter().map(|h| pts(h)).collect(),
+                inverse: z.inverse,
+            })
+            .collect(),
+        lines: geometry
+            .lines
+            .iter()
+            .map(|l| {
+                let n = geometry::in_normal(l);
+                LineShape {
+                    a: (l.a.x, l.a.y),
+                    b: (l.b.x, l.b.y),
+                    in_normal: (n.x, n.y),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The frame meta of `result` (`shapes` from [`shapes`] for the same geometry).
 pub fn frame(
     element: &str,
     geometry: &Geometry,
     result: &FrameResult,
     events: Vec<gst::Structure>,
+    shapes: FrameShapes,
 ) -> AnalyticsFrame {
     AnalyticsFrame {
+        shapes,
         element: element.to_string(),
         objects: result.frame_count,
         overcrowded: result.frame_overcrowded,
@@ -280,10 +313,7 @@ pub fn write(
             continue;
         }
         next.next();
-        // The first analytics element's structure is kept.
-        if roi.param(contract::ANALYTICS_STRUCTURE).is_none() {
-            roi.add_param(a.to_structure());
-        }
+        contract::add_to_roi(&mut roi, a);
     }
     contract::mark_frame(buffer, frame);
 }
