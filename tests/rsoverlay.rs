@@ -3,6 +3,8 @@
 //! (rsinfer ! rsoverlay ! x264enc ! mp4mux, decoded back).
 
 mod common;
+#[path = "rsoverlay/analytics.rs"]
+mod analytics;
 #[path = "rsoverlay/tracking.rs"]
 mod tracking;
 

@@ -236,6 +236,17 @@ impl<'a> Canvas<'a> {
     /// Fills `shape` (clipped to the frame) with `paint`, every pixel once. In I420/NV12 a
     /// chroma sample is blended by the fraction of its 2x2 block the whole shape covers.
     pub fn fill_shape(&mut self, shape: &Shape, paint: Paint) {
+        self.blend_shape(shape, paint, 255);
+    }
+
+    /// Blends `paint` over `shape` (clipped to the frame) at opacity `alpha / 255`, every
+    /// pixel once (255: [`fill_shape`](Self::fill_shape)). In I420/NV12 a chroma sample is
+    /// blended by `alpha` times the fraction of its 2x2 block the shape covers.
+    pub fn blend_shape(&mut self, shape: &Shape, paint: Paint, alpha: u8) {
+        if alpha == 0 {
+            return;
+        }
+        let a = u32::from(alpha);
         let bounds = self.bounds();
         let spans: Vec<Rect> = shape
             .spans()
@@ -245,14 +256,24 @@ impl<'a> Canvas<'a> {
             .collect();
         if !matches!(self.format, PixelFormat::I420 | PixelFormat::Nv12) {
             for r in spans {
-                self.fill_packed(r, paint);
+                if alpha == 255 {
+                    self.fill_packed(r, paint);
+                } else {
+                    self.blend_packed(r, paint, a);
+                }
             }
             return;
         }
         let stride = self.strides[0];
         for r in &spans {
             let start = r.y0 as usize * stride;
-            self.planes[0][start + r.x0 as usize..start + r.x1 as usize].fill(paint.yuv[0]);
+            let row = &mut self.planes[0][start + r.x0 as usize..start + r.x1 as usize];
+            if alpha == 255 {
+                row.fill(paint.yuv[0]);
+            } else {
+                row.iter_mut()
+                    .for_each(|p| *p = mix(*p, paint.yuv[0], a, 255));
+            }
         }
         // Chroma, one chroma row (two luma rows of spans, sorted by row) at a time: add up
         // each block's covered pixels, then blend once.
@@ -281,7 +302,29 @@ impl<'a> Canvas<'a> {
                 }
                 let cx = first + k as i32;
                 let bw = 2.min(w - cx * 2);
-                self.blend_chroma(cx as usize, cy as usize, num, (bw * bh) as u32, paint);
+                let den = (bw * bh) as u32 * 255;
+                self.blend_chroma(cx as usize, cy as usize, num * a, den, paint);
+            }
+        }
+    }
+
+    /// Blends `paint` at opacity `a / 255` over the (clipped, non-empty) rectangle `r` of a
+    /// packed RGB frame (RGBA/BGRA alpha goes towards opaque by the same amount).
+    fn blend_packed(&mut self, r: Rect, paint: Paint, a: u32) {
+        let (x0, x1) = (r.x0 as usize, r.x1 as usize);
+        let (bpp, [ro, go, bo]) = self.format.packed().expect("packed");
+        let alpha = matches!(self.format, PixelFormat::Rgba | PixelFormat::Bgra);
+        let ao = 6 - ro - go - bo;
+        let stride = self.strides[0];
+        for y in r.y0 as usize..r.y1 as usize {
+            let row = &mut self.planes[0][y * stride + x0 * bpp..y * stride + x1 * bpp];
+            for p in row.chunks_exact_mut(bpp) {
+                p[ro] = mix(p[ro], paint.rgb[0], a, 255);
+                p[go] = mix(p[go], paint.rgb[1], a, 255);
+                p[bo] = mix(p[bo], paint.rgb[2], a, 255);
+                if alpha {
+                    p[ao] = mix(p[ao], 255, a, 255);
+                }
             }
         }
     }

@@ -8,9 +8,12 @@
 //! - [`style`]: palette, user colours, class filters, predicted-box style, label text.
 //! - [`trails`]: the recent box centres per track id.
 //!
+//! - [`analytics`]: zones, lines and dwell timers of `rsanalytics`.
+//!
 //! [`Renderer::draw_scene`] lays out one frame: pixelation of `blur-classes` first, then the
-//! trails, then every box outline, then every label (so labels are never covered by another
-//! object's box), then the statistics line.
+//! zones and lines, then the trails, then every box outline, then every label (so labels are
+//! never covered by another object's box), then the zone, line and dwell labels, then the
+//! statistics line.
 //!
 //! Geometry: a detection's box covers pixels `[round(x), round(x + width))` by
 //! `[round(y), round(y + height))`; the outline is drawn inside that rectangle. The label's
@@ -23,6 +26,7 @@
 //! `k mod (dash + gap) < dash` are drawn ([`dash_pattern`]), so every corner is drawn and the
 //! pattern meets itself in the middle of the side.
 
+pub mod analytics;
 pub mod canvas;
 pub mod shape;
 pub mod style;
@@ -32,6 +36,7 @@ pub mod trails;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use analytics::{AnalyticsStyle, AnalyticsView};
 pub use canvas::{Canvas, Paint, Rect};
 pub use shape::{Shape, Span};
 pub use style::{is_predicted, ClassSet, ColorMap, PredictedStyle, Style, PALETTE};
@@ -152,6 +157,8 @@ pub struct Scene<'a> {
     pub trails: Option<&'a TrailStore>,
     /// One line of text for the top-left corner.
     pub stats: Option<&'a str>,
+    /// Zones, lines and dwell timers ([`analytics`]).
+    pub analytics: Option<&'a AnalyticsView>,
 }
 
 /// Padding around label text: (horizontal, vertical) pixels.
@@ -251,6 +258,7 @@ impl Renderer {
             detections,
             trails: None,
             stats,
+            analytics: None,
         };
         self.draw_scene(canvas, colorimetry, &scene, style)
     }
@@ -277,6 +285,10 @@ impl Renderer {
             let b = box_rect(det);
             let block = (b.width().min(b.height()) / 6).max(4);
             canvas.pixelate(b, block as u32);
+        }
+
+        if let Some(view) = scene.analytics {
+            self.draw_analytics_under(canvas, view, style);
         }
 
         if let Some(trails) = scene.trails {
@@ -329,6 +341,10 @@ impl Renderer {
             let rect = label_rect(b, size, fw, fh);
             let color = style.colors.color(det);
             self.draw_label(canvas, rect, &text, color, style.font_size);
+        }
+
+        if let Some(view) = scene.analytics {
+            self.draw_analytics_labels(canvas, view, style);
         }
 
         if let Some(stats) = scene.stats {

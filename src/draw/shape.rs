@@ -94,6 +94,67 @@ impl Shape {
         Shape::from_spans(spans, clip)
     }
 
+    /// The pixels whose centre is inside the polygon made of `rings` (frame coordinates),
+    /// clipped to `clip`, by the even-odd rule: a ring inside another is a hole. Rings of
+    /// fewer than 3 finite points are ignored.
+    pub fn polygon(rings: &[&[(f64, f64)]], clip: Rect) -> Self {
+        let rings: Vec<Vec<(f64, f64)>> = rings
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .copied()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|r| r.len() >= 3)
+            .collect();
+        let (lo, hi) = rings
+            .iter()
+            .flatten()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                (lo.min(p.1), hi.max(p.1))
+            });
+        if rings.is_empty() {
+            return Shape::default();
+        }
+        let bound = |v: f64, lo: i32, hi: i32| v.clamp(f64::from(lo), f64::from(hi)) as i32;
+        let y0 = bound(lo.floor(), clip.y0, clip.y1);
+        let y1 = bound(hi.ceil() + 1.0, clip.y0, clip.y1);
+        let mut spans = Vec::new();
+        let mut xs: Vec<f64> = Vec::new();
+        for y in y0..y1 {
+            let yc = f64::from(y) + 0.5;
+            xs.clear();
+            for ring in &rings {
+                for (i, &(xa, ya)) in ring.iter().enumerate() {
+                    let (xb, yb) = ring[(i + 1) % ring.len()];
+                    if (ya <= yc) != (yb <= yc) {
+                        xs.push(xa + (yc - ya) * (xb - xa) / (yb - ya));
+                    }
+                }
+            }
+            xs.sort_unstable_by(f64::total_cmp);
+            for pair in xs.chunks_exact(2) {
+                // Pixels x with a centre x + 0.5 in [pair[0], pair[1]).
+                let a = bound((pair[0] - 0.5).ceil(), clip.x0 - 1, clip.x1 + 1);
+                let b = bound((pair[1] - 0.5).ceil(), clip.x0 - 1, clip.x1 + 1);
+                if b > a {
+                    spans.push(Span { y, x0: a, x1: b });
+                }
+            }
+        }
+        Shape::from_spans(spans, clip)
+    }
+
+    /// The outline of a closed polygon `ring`, `width` thick (a closed [`Shape::polyline`]).
+    pub fn ring(ring: &[(f64, f64)], width: f64, clip: Rect) -> Self {
+        let mut pts = ring.to_vec();
+        if let Some(&first) = ring.first() {
+            pts.push(first);
+        }
+        Shape::polyline(&pts, width, clip)
+    }
+
     pub fn spans(&self) -> &[Span] {
         &self.spans
     }

@@ -182,6 +182,8 @@ pub struct Style {
     pub blur_classes: Option<ClassSet>,
     /// How predicted boxes are drawn.
     pub predicted: PredictedStyle,
+    /// What of zone and line analytics is drawn.
+    pub analytics: super::AnalyticsStyle,
 }
 
 impl Default for Style {
@@ -195,6 +197,7 @@ impl Default for Style {
             classes: None,
             blur_classes: None,
             predicted: PredictedStyle::default(),
+            analytics: super::AnalyticsStyle::default(),
         }
     }
 }

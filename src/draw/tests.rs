@@ -622,6 +622,7 @@ fn trails_are_drawn_under_the_boxes_in_the_class_colour() {
         detections: &[],
         trails: Some(&store),
         stats: None,
+        analytics: None,
     };
     r.draw_scene(&mut f.canvas(), BT601, &scene, &style);
     // Width 3 from x 30.5 to 80.5, rows 59..62, round ends of radius 1.5.
@@ -670,6 +671,7 @@ fn predicted_boxes_and_trails_anywhere_without_panicking() {
             detections: &dets,
             trails: Some(&store),
             stats: Some("x"),
+            analytics: None,
         };
         r.draw_scene(&mut f.canvas(), BT601, &scene, &style);
     }

@@ -45,10 +45,24 @@
  *   frame size, when `show-trails` is turned off and on stop. A frame with no detection but
  *   a trail to draw is drawn; one with neither passes through untouched.
  *
+ * Zone and line analytics (rsanalytics' `RsvisionAnalyticsMeta` and each object's
+ * `analytics` structure; see `src/draw/analytics.rs` for the exact layout):
+ * - `show-zones` (default on): each zone's outline (and its holes') in the zone's colour
+ *   (`colors` may name the zone: `door:#00ff00`; otherwise a palette colour from its name),
+ *   its inside blended at `zone-alpha` (0.25) while it holds objects, red when overcrowded,
+ *   and its name and count at its topmost point;
+ * - `show-lines` (default on): each line, an arrow from its middle to its `in` side and
+ *   `name in N out M` on the other side;
+ * - `show-dwell` (default on): under each tracked object's box, the time it has been in
+ *   each of its zones (`door 12s`, `hall 1:05`), on red while loitering.
+ * The geometry is in the pixels rsanalytics saw, rescaled if the frame size differs here.
+ * A frame whose only drawing is zones or lines is drawn (not passed through).
+ *
  * ## Example launch lines
  * ```text
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rsoverlay show-stats=true ! videoconvert ! autovideosink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 inference-interval=3 ! rstracker ! rsoverlay show-trails=true trail-length=60 predicted-style=dashed ! videoconvert ! autovideosink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rstracker ! rsanalytics lines="middle:0.5;0.1;0.5;0.9" zones="left:0.05;0.05;0.45;0.05;0.45;0.95;0.05;0.95" ! rsoverlay zone-alpha=0.3 ! videoconvert ! autovideosink
  * ```
  *
  * Since: plugins-rs-0.1.0
@@ -63,6 +77,7 @@ use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::prelude::*;
 
+use super::analytics;
 use super::PredictedStyle;
 use crate::detection::{self, Detection};
 use crate::draw::{self, Canvas, ClassSet, ColorMap, Renderer, Scene, Style, TrailStore};
@@ -96,6 +111,10 @@ const MAX_TRAIL_TRACKS: usize = draw::trails::DEFAULT_MAX_TRACKS;
 const MAX_LINE_WIDTH: u32 = 1000;
 const MIN_FONT_SIZE: u32 = 4;
 const MAX_FONT_SIZE: u32 = 512;
+const DEFAULT_SHOW_ZONES: bool = true;
+const DEFAULT_SHOW_LINES: bool = true;
+const DEFAULT_SHOW_DWELL: bool = true;
+const DEFAULT_ZONE_ALPHA: f64 = 0.25;
 
 #[derive(Debug, Clone)]
 struct Settings {
@@ -121,6 +140,12 @@ impl Default for Settings {
                 show_labels: DEFAULT_SHOW_LABELS,
                 show_confidence: DEFAULT_SHOW_CONFIDENCE,
                 predicted: DEFAULT_PREDICTED_STYLE.into(),
+                analytics: draw::AnalyticsStyle {
+                    zones: DEFAULT_SHOW_ZONES,
+                    lines: DEFAULT_SHOW_LINES,
+                    dwell: DEFAULT_SHOW_DWELL,
+                    zone_alpha: (DEFAULT_ZONE_ALPHA * 255.0).round() as u8,
+                },
                 ..Style::default()
             }),
             colors: None,
@@ -282,6 +307,35 @@ impl ObjectImpl for RsOverlay {
                     .default_value(DEFAULT_TRAIL_LENGTH)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecBoolean::builder("show-zones")
+                    .nick("Show zones")
+                    .blurb(
+                        "Draw rsanalytics' zones: outline, translucent fill while occupied, \
+                         name and count",
+                    )
+                    .default_value(DEFAULT_SHOW_ZONES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("show-lines")
+                    .nick("Show lines")
+                    .blurb("Draw rsanalytics' lines with their in direction and in/out counts")
+                    .default_value(DEFAULT_SHOW_LINES)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecBoolean::builder("show-dwell")
+                    .nick("Show dwell")
+                    .blurb("Write the time each tracked object has been in its zones under its box")
+                    .default_value(DEFAULT_SHOW_DWELL)
+                    .mutable_playing()
+                    .build(),
+                glib::ParamSpecDouble::builder("zone-alpha")
+                    .nick("Zone alpha")
+                    .blurb("Opacity of an occupied zone's fill (0 = outline only)")
+                    .minimum(0.0)
+                    .maximum(1.0)
+                    .default_value(DEFAULT_ZONE_ALPHA)
+                    .mutable_playing()
+                    .build(),
                 glib::ParamSpecString::builder("font-location")
                     .nick("Font location")
                     .blurb("TrueType/OpenType font file for labels (empty = embedded DejaVu Sans)")
@@ -365,6 +419,22 @@ impl ObjectImpl for RsOverlay {
                 self.settings.lock().unwrap().trail_length =
                     value.get().expect("type checked upstream")
             }
+            "show-zones" => {
+                let v = value.get().expect("type checked upstream");
+                self.update_style(|s| s.analytics.zones = v);
+            }
+            "show-lines" => {
+                let v = value.get().expect("type checked upstream");
+                self.update_style(|s| s.analytics.lines = v);
+            }
+            "show-dwell" => {
+                let v = value.get().expect("type checked upstream");
+                self.update_style(|s| s.analytics.dwell = v);
+            }
+            "zone-alpha" => {
+                let v: f64 = value.get().expect("type checked upstream");
+                self.update_style(|s| s.analytics.zone_alpha = (v * 255.0).round() as u8);
+            }
             "font-location" => self.settings.lock().unwrap().font_location = text(),
             _ => unimplemented!(),
         }
@@ -384,6 +454,10 @@ impl ObjectImpl for RsOverlay {
             "predicted-style" => PredictedStyle::from(s.style.predicted).to_value(),
             "show-trails" => s.show_trails.to_value(),
             "trail-length" => s.trail_length.to_value(),
+            "show-zones" => s.style.analytics.zones.to_value(),
+            "show-lines" => s.style.analytics.lines.to_value(),
+            "show-dwell" => s.style.analytics.dwell.to_value(),
+            "zone-alpha" => (f64::from(s.style.analytics.zone_alpha) / 255.0).to_value(),
             "font-location" => s.font_location.to_value(),
             _ => unimplemented!(),
         }
@@ -531,7 +605,9 @@ impl BaseTransformImpl for RsOverlay {
                     }
                     _ => None,
                 };
-                let mut draw = show_stats || (size.is_none() && count > 0);
+                let mut draw = show_stats
+                    || (size.is_none() && count > 0)
+                    || analytics::has_drawable(buf, &style.analytics);
                 if let Some(dets) = &detections {
                     draw |= dets.iter().any(|d| style.draws(d) || style.blurs(d));
                 }
@@ -570,6 +646,7 @@ impl BaseTransformImpl for RsOverlay {
             Some((pts, count, dets)) if pts == buf.pts() && count == detection::count(buf) => dets,
             _ => detection::read(buf, info.width(), info.height()),
         };
+        let view = analytics::read(buf, info.width(), info.height(), &style.analytics);
         let stats = show_stats.then(|| {
             let fps = match state.rate.fps {
                 Some(fps) => format!("{fps:.1} fps"),
@@ -609,6 +686,7 @@ impl BaseTransformImpl for RsOverlay {
             detections: &detections,
             trails: show_trails.then_some(&state.trails),
             stats: stats.as_deref(),
+            analytics: view.as_ref(),
         };
         let drawn = state
             .renderer

@@ -5,6 +5,7 @@
 use gst::glib;
 use gst::prelude::*;
 
+mod analytics;
 mod imp;
 
 glib::wrapper! {
