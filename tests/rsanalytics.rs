@@ -652,7 +652,7 @@ fn two_analytics_elements_both_write_and_nested_objects_are_left_alone() {
     let mut last = None;
     for n in 0..30u64 {
         let person = obj(Some(1), 100.0, 150.0 + 8.0 * n as f64);
-        let mut b = frame(n, &[person.clone()]);
+        let mut b = frame(n, std::slice::from_ref(&person));
         // A face inside the person (a secondary result: parent_id names the person's meta).
         {
             let b = b.get_mut().unwrap();

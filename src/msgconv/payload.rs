@@ -156,7 +156,7 @@ pub(super) fn write_str(out: &mut String, s: &str) {
 
 /// Appends a JSON number for a double, always with a fraction or exponent as json-glib
 /// writes them (`0.0`, `45.293701447`); non-finite values become `0.0`.
-fn write_f64(out: &mut String, v: f64) {
+pub(super) fn write_f64(out: &mut String, v: f64) {
     if v.is_finite() {
         let _ = write!(out, "{v:?}");
     } else {
@@ -225,9 +225,15 @@ impl PayloadBuilder {
         event_id: &str,
     ) {
         self.write_head(out, frame.timestamp_ms, message_id);
+        self.write_object_of(out, obj);
+        write_tail(out, event_id, event_type, "");
+    }
+
+    /// The full schema's `object` member of `obj`: as DeepStream's newapi full schema, the
+    /// classifiers' labels keyed by their type, with the object's confidence, inside the
+    /// type member; `object.confidence` when `include_confidence`.
+    pub(super) fn write_object_of(&self, out: &mut String, obj: &Object) {
         let confidence = self.include_confidence.then_some(obj.confidence);
-        // As DeepStream's newapi full schema: the classifiers' labels keyed by their type,
-        // with the object's confidence, inside the type member.
         let mut members = String::new();
         if !obj.attributes.is_empty() {
             members.push_str("\"confidence\":");
@@ -240,19 +246,29 @@ impl PayloadBuilder {
             }
         }
         write_object(out, obj, &members, confidence);
-        write_tail(out, event_id, event_type, "");
     }
 
     /// The start of a full-schema document: `messageid` to `analyticsModule`, with
     /// `@timestamp` at `timestamp_ms`.
     pub(super) fn write_head(&self, out: &mut String, timestamp_ms: i64, message_id: &str) {
+        self.write_head_with_place(out, timestamp_ms, message_id, &self.place);
+    }
+
+    /// [`PayloadBuilder::write_head`] with `place` instead of the builder's.
+    pub(super) fn write_head_with_place(
+        &self,
+        out: &mut String,
+        timestamp_ms: i64,
+        message_id: &str,
+        place: &Place,
+    ) {
         out.push_str("{\"messageid\":");
         write_str(out, message_id);
         out.push_str(",\"mdsversion\":\"1.0\",\"@timestamp\":\"");
         write_timestamp(out, timestamp_ms);
         out.push('"');
 
-        let p = &self.place;
+        let p = place;
         out.push_str(",\"place\":{\"id\":");
         write_str(out, &p.id);
         out.push_str(",\"name\":");
@@ -310,6 +326,18 @@ impl PayloadBuilder {
     /// Appends one minimal-schema document for a frame's `objects` (DeepStream's
     /// PAYLOAD_DEEPSTREAM_MINIMAL) to `out`.
     pub fn write_minimal(&self, out: &mut String, frame: &Frame, objects: &[Object]) {
+        self.write_minimal_with(out, frame, objects, "");
+    }
+
+    /// [`PayloadBuilder::write_minimal`] with `extra` (members, each starting with a comma,
+    /// e.g. `,"analytics":{...}`) after `objects`.
+    pub fn write_minimal_with(
+        &self,
+        out: &mut String,
+        frame: &Frame,
+        objects: &[Object],
+        extra: &str,
+    ) {
         let _ = write!(out, "{{\"version\":\"4.0\",\"id\":\"{}\"", frame.number);
         out.push_str(",\"@timestamp\":\"");
         write_timestamp(out, frame.timestamp_ms);
@@ -347,7 +375,9 @@ impl PayloadBuilder {
             }
             write_str(out, &item);
         }
-        out.push_str("]}");
+        out.push(']');
+        out.push_str(extra);
+        out.push('}');
     }
 }
 
@@ -387,12 +417,24 @@ pub(super) fn write_object(
 
 /// The end of a full-schema document: `event` (`event_id`, `event_type`) and `videoPath`.
 pub(super) fn write_tail(out: &mut String, event_id: &str, event_type: &str, video_path: &str) {
+    write_tail_with(out, event_id, event_type, video_path, "");
+}
+
+/// [`write_tail`] with `extra` (members, each starting with a comma) after `videoPath`.
+pub(super) fn write_tail_with(
+    out: &mut String,
+    event_id: &str,
+    event_type: &str,
+    video_path: &str,
+    extra: &str,
+) {
     out.push_str(",\"event\":{\"id\":");
     write_str(out, event_id);
     out.push_str(",\"type\":");
     write_str(out, event_type);
     out.push_str("},\"videoPath\":");
     write_str(out, video_path);
+    out.push_str(extra);
     out.push('}');
 }
 

@@ -36,6 +36,25 @@
  * (the minimal schema has no event type: start fails). Without a tracker upstream (no
  * tracker meta on the first 300 frames) it posts one warning and goes on.
  *
+ * Analytics (`publish-analytics`, default true, changeable in PLAYING): with `rsanalytics`
+ * upstream (its `RsvisionAnalyticsMeta`, [`crate::detection::analytics`]), the full schema
+ * (either `publish` mode) gets one message per analytics event of every frame
+ * (`frame-interval` does not apply; events are never skipped): `event.type` `entry` for a
+ * crossing in the `in` direction and a zone entry, `exit` for an `out` crossing and a zone
+ * exit, `stopped` / `moving` for a loitering start / end, `""` for an overcrowding start or
+ * end (not an object event). The line or zone is the name of the place's sub-object
+ * (`place.entrance.name`; `place.aisle.name` for a vehicle's entry or exit and for
+ * loitering, DeepStream's rule) and of an extra top-level member `analytics` (`kind`
+ * `line` / `zone` / `loitering` / `overcrowding`, `name`, and `direction`, `in`, `out` or
+ * `event`, `dwellMs`, `count`, with the object's `roiStatus`, `lcStatus`, `dirStatus`).
+ * The object is the event's track on that frame, or its id and label with an empty box
+ * when it is not on the frame (a zone exit after it left). The minimal schema has no
+ * events: each published frame's message (also one without objects) gets an `analytics`
+ * member with the frame's counts in the names of DeepStream's `NvDsAnalyticsFrameMeta`
+ * (`objects`, `objCnt` per class id, `overcrowded`, `objInROIcnt`, `roiEntryCumCnt`,
+ * `ocStatus`, `objLCCumCnt` with `in` and `out` per line; cumulative, so the frames
+ * `frame-interval` skips lose no crossing). Layouts: [`crate::msgconv::analytics`].
+ *
  * Clips (either `publish` mode, full schema): each `rssmartrecord-done` event that an
  * upstream `rssmartrecord` sends when it finishes a clip ([`crate::detection::clip`]) is
  * one message, as DeepStream writes an `NVDS_EVENT_CUSTOM` event: `event.type` `custom`,
@@ -81,6 +100,7 @@
  * ```text
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rsmsgbroker conn-str="localhost;9092;detections" sensor-id=cam0 frame-interval=1 ! fakesink
  * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rstracker ! rsmsgbroker publish=tracks conn-str=file:///tmp/tracks.jsonl sensor-id=cam0 ! fakesink
+ * gst-launch-1.0 filesrc location=data/sample-shapes.mp4 ! decodebin ! rsinfer model-location=models/rsvision-shapes.onnx conf-threshold=0.5 ! rstracker ! rsanalytics config-file=data/rsanalytics-nvdsanalytics.txt ! rsmsgbroker publish=tracks conn-str=file:///tmp/analytics.jsonl sensor-id=cam0 ! fakesink
  * ```
  *
  * Since: plugins-rs-0.1.0
@@ -95,6 +115,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 
+use super::analytics::{self, EventObject};
 use super::capture;
 use super::publish::{Publisher, Sink};
 use super::settings::{self, Settings};
@@ -174,7 +195,11 @@ impl RsMsgBroker {
         }
     }
 
-    /// `publish=frames`: the objects of every `interval`-th frame.
+    /// `publish=frames`: the objects of every `interval`-th frame; with `analytics`
+    /// (`publish-analytics`) and rsanalytics upstream, every analytics event of every frame
+    /// (full schema) or the counts in each published frame's message (minimal schema, also
+    /// when the frame has no objects: a zone count that fell to 0 is news).
+    #[allow(clippy::too_many_arguments)]
     fn publish_frame(
         &self,
         state: &mut State,
@@ -182,13 +207,31 @@ impl RsMsgBroker {
         number: u64,
         interval: u32,
         event_type: EventType,
+        analytics: bool,
         posts: &mut Vec<Post>,
     ) {
-        if number % u64::from(interval) != 0 {
+        let sampled = number % u64::from(interval) == 0;
+        let minimal = state.payload_type == PayloadType::DeepStreamMinimal;
+        // The minimal schema has no events: only its sampled frames read the analytics.
+        let analytics = if analytics && (sampled || !minimal) {
+            analytics::read(buf, state.frame_width, state.frame_height, minimal)
+        } else {
+            None
+        };
+        let events = match &analytics {
+            Some(a) if !minimal => a.events.as_slice(),
+            _ => &[],
+        };
+        let counts = analytics.as_ref().filter(|_| minimal).map(|a| &a.counts);
+        if !sampled && events.is_empty() {
             return;
         }
-        let detections = detection::read(buf, state.frame_width, state.frame_height);
-        if detections.is_empty() {
+        let detections = if sampled {
+            detection::read(buf, state.frame_width, state.frame_height)
+        } else {
+            Vec::new()
+        };
+        if detections.is_empty() && events.is_empty() && counts.is_none() {
             return;
         }
         let frame = Frame {
@@ -204,27 +247,42 @@ impl RsMsgBroker {
             .published_frames
             .fetch_add(1, Ordering::SeqCst);
         let mut warnings = Vec::new();
-        state.publisher.frame(
-            state.payload_type,
-            &frame,
-            &objects,
-            &mut Sink {
-                transport: &mut state.transport,
-                counters: &self.counters,
-                warnings: &mut warnings,
-            },
-        );
+        let mut sink = Sink {
+            transport: &mut state.transport,
+            counters: &self.counters,
+            warnings: &mut warnings,
+        };
+        match counts {
+            Some(counts) => state
+                .publisher
+                .minimal_with_counts(&frame, &objects, counts, &mut sink),
+            None => state
+                .publisher
+                .frame(state.payload_type, &frame, &objects, &mut sink),
+        }
+        if !events.is_empty() {
+            state.publisher.analytics_events(&frame, events, &mut sink);
+            gst::log!(
+                CAT,
+                imp = self,
+                "Frame {number}: {} analytics events published",
+                events.len()
+            );
+        }
         // The frame's messages in one write, so `tail -f` follows.
         warnings.extend(state.transport.end_batch(&self.counters));
         posts.extend(warnings.into_iter().map(Post::Warning));
     }
 
-    /// `publish=tracks`: the track events listed on the frame.
+    /// `publish=tracks`: the track events listed on the frame; with `analytics`, the
+    /// frame's analytics events too (before the track events: a zone exit comes before
+    /// the exit of the track that left).
     fn publish_tracks(
         &self,
         state: &mut State,
         buf: &gst::BufferRef,
         number: u64,
+        analytics: bool,
         posts: &mut Vec<Post>,
     ) {
         let frames = tracking::tracker_frames(buf);
@@ -243,44 +301,55 @@ impl RsMsgBroker {
         // track for its events.
         let detections = detection::read(buf, state.frame_width, state.frame_height);
         state.publisher.remember_attributes(&detections);
-        if events.is_empty() {
+        let analytics_events = analytics
+            .then(|| analytics::read(buf, state.frame_width, state.frame_height, false))
+            .flatten()
+            .map(|a| a.events)
+            .unwrap_or_default();
+        if events.is_empty() && analytics_events.is_empty() {
             return;
         }
         let frame = Frame {
             number,
             timestamp_ms,
         };
-        if self.publish_events(state, &frame, &events, posts) > 0 {
+        if self.publish_events(state, &frame, &analytics_events, &events, posts) > 0 {
             self.counters
                 .published_frames
                 .fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    /// One message per track event; returns how many were made.
+    /// One message per analytics event, then one per track event; returns how many were
+    /// made.
     fn publish_events(
         &self,
         state: &mut State,
         frame: &Frame,
+        analytics_events: &[EventObject],
         events: &[TrackEvent],
         posts: &mut Vec<Post>,
     ) -> usize {
         let mut warnings = Vec::new();
+        let mut sink = Sink {
+            transport: &mut state.transport,
+            counters: &self.counters,
+            warnings: &mut warnings,
+        };
+        let from_analytics = state
+            .publisher
+            .analytics_events(frame, analytics_events, &mut sink);
         let made = state.publisher.track_events(
             frame,
             events,
             state.frame_width,
             state.frame_height,
-            &mut Sink {
-                transport: &mut state.transport,
-                counters: &self.counters,
-                warnings: &mut warnings,
-            },
+            &mut sink,
         );
         gst::log!(
             CAT,
             imp = self,
-            "Frame {}: {made} track events published",
+            "Frame {}: {made} track events and {from_analytics} analytics events published",
             frame.number
         );
         if made < events.len() {
@@ -293,7 +362,7 @@ impl RsMsgBroker {
         }
         warnings.extend(state.transport.end_batch(&self.counters));
         posts.extend(warnings.into_iter().map(Post::Warning));
-        made
+        made + from_analytics
     }
 
     /// The `rstracker-events` event (exits of tracks ended with the stream): published
@@ -321,7 +390,7 @@ impl RsMsgBroker {
                 timestamp_ms: state.last_capture_ms.unwrap_or_else(capture::now_ms),
             };
             state.publisher.builder.include_confidence = include_confidence;
-            self.publish_events(state, &frame, events, &mut posts);
+            self.publish_events(state, &frame, &[], events, &mut posts);
         }
         self.post(posts);
     }
@@ -440,7 +509,7 @@ impl ElementImpl for RsMsgBroker {
             gst::subclass::ElementMetadata::new(
                 "rsvision message broker",
                 "Filter/Metadata/Network",
-                "Publishes detections or rstracker's track events as DeepStream-schema JSON to Kafka or a JSON-lines file, without blocking or stopping the stream",
+                "Publishes detections, rstracker's track events or rsanalytics' events and counts as DeepStream-schema JSON to Kafka or a JSON-lines file, without blocking or stopping the stream",
                 "rsvision developers",
             )
         });
@@ -610,9 +679,14 @@ impl BaseTransformImpl for RsMsgBroker {
         &self,
         buf: &gst::Buffer,
     ) -> Result<gst::FlowSuccess, gst::FlowError> {
-        let (interval, event_type, include_confidence) = {
+        let (interval, event_type, include_confidence, analytics) = {
             let s = self.settings.lock().unwrap();
-            (s.frame_interval.max(1), s.event_type, s.include_confidence)
+            (
+                s.frame_interval.max(1),
+                s.event_type,
+                s.include_confidence,
+                s.publish_analytics,
+            )
         };
         self.counters.frames.fetch_add(1, Ordering::SeqCst);
         let mut posts = Vec::new();
@@ -625,10 +699,10 @@ impl BaseTransformImpl for RsMsgBroker {
             state.frame_number += 1;
             state.publisher.builder.include_confidence = include_confidence;
             match state.publish {
-                Publish::Frames => {
-                    self.publish_frame(state, buf, number, interval, event_type, &mut posts)
-                }
-                Publish::Tracks => self.publish_tracks(state, buf, number, &mut posts),
+                Publish::Frames => self.publish_frame(
+                    state, buf, number, interval, event_type, analytics, &mut posts,
+                ),
+                Publish::Tracks => self.publish_tracks(state, buf, number, analytics, &mut posts),
             }
         }
         self.post(posts);

@@ -1,14 +1,17 @@
-//! `rsmsgbroker`: DeepStream-schema JSON events from detection metadata, track events and
-//! rssmartrecord's finished clips to Kafka (or a JSON-lines file several elements may
-//! share), without ever blocking or stopping the stream.
+//! `rsmsgbroker`: DeepStream-schema JSON events from detection metadata, track events,
+//! rsanalytics' crossings, zone events and counts, and rssmartrecord's finished clips to
+//! Kafka (or a JSON-lines file several elements may share), without ever blocking or
+//! stopping the stream.
 //!
 //! `imp.rs` is the element; `settings.rs` its properties; `publish.rs` turns frames, track
-//! events and clips into messages; `transport.rs` delivers them to Kafka, `lines.rs` to a
-//! JSON-lines file; `capture.rs` gives a frame's capture time; `stats.rs` the counters.
+//! events, clips and analytics into messages; `analytics.rs` reads rsanalytics' results off
+//! a buffer; `transport.rs` delivers them to Kafka, `lines.rs` to a JSON-lines file;
+//! `capture.rs` gives a frame's capture time; `stats.rs` the counters.
 
 use gst::glib;
 use gst::prelude::*;
 
+mod analytics;
 mod capture;
 mod imp;
 mod lines;

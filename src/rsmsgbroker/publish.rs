@@ -1,14 +1,18 @@
 //! The messages of a frame (`publish=frames`: a full-schema message per object or one
 //! minimal-schema message per frame), of track events (`publish=tracks`: a full-schema
 //! message per event) and of finished rssmartrecord clips (either mode: a full-schema
-//! message per clip), serialised and handed to the [`Transport`].
+//! message per clip), and of rsanalytics' results (`publish-analytics`: a full-schema
+//! message per event, or the counts in the frame's minimal-schema message), serialised and
+//! handed to the [`Transport`].
 
 use std::collections::HashMap;
 
 use crate::detection::{ClipDone, Detection, TrackEvent};
+use crate::msgconv::analytics::{AnalyticsEvent, FrameCounts};
 use crate::msgconv::payload::EVENT_TYPES;
 use crate::msgconv::{Frame, KeyPath, Object, PayloadBuilder};
 
+use super::analytics::EventObject;
 use super::stats::Counters;
 use super::transport::Transport;
 use super::PayloadType;
@@ -152,6 +156,62 @@ impl Publisher {
             made += 1;
         }
         made
+    }
+
+    /// `publish-analytics`: one full-schema message per analytics event of the frame
+    /// ([`crate::msgconv::analytics`]). An event whose track is not on the frame gets its
+    /// id and label with an empty box, and the track's remembered attributes
+    /// (`publish=tracks`). Returns the number of messages made.
+    pub(super) fn analytics_events(
+        &mut self,
+        frame: &Frame,
+        events: &[EventObject],
+        sink: &mut Sink<'_>,
+    ) -> usize {
+        for e in events {
+            let obj = match (&e.object, e.event.track_id) {
+                (Some(o), _) => o.clone(),
+                (None, Some(id)) => {
+                    let mut o = e.event.absent_object();
+                    o.attributes = self.track_attributes.get(&id).cloned().unwrap_or_default();
+                    o
+                }
+                (None, None) => AnalyticsEvent::crowd_object(),
+            };
+            let mut payload = std::mem::take(&mut self.payload);
+            payload.clear();
+            let message_id = uuid::Uuid::new_v4();
+            let event_id = uuid::Uuid::new_v4();
+            self.builder.write_analytics_event(
+                &mut payload,
+                frame,
+                &e.event,
+                &obj,
+                e.status.as_ref(),
+                &message_id.to_string(),
+                &event_id.to_string(),
+            );
+            self.payload = payload;
+            self.send(Some(&obj), sink);
+        }
+        events.len()
+    }
+
+    /// `publish=frames` with the minimal schema and `publish-analytics`: the frame's
+    /// message with its analytics `counts`.
+    pub(super) fn minimal_with_counts(
+        &mut self,
+        frame: &Frame,
+        objects: &[Object],
+        counts: &FrameCounts,
+        sink: &mut Sink<'_>,
+    ) {
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
+        self.builder
+            .write_minimal_with_counts(&mut payload, frame, objects, counts);
+        self.payload = payload;
+        self.send(None, sink);
     }
 
     /// One full-schema message for a finished clip (`now_ms`: the time of a clip without

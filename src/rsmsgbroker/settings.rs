@@ -23,6 +23,7 @@ const DEFAULT_INCLUDE_CONFIDENCE: bool = false;
 const DEFAULT_MAX_QUEUED_MESSAGES: u32 = 100_000;
 const DEFAULT_MAX_QUEUED_BYTES: u64 = 256 * 1024 * 1024;
 const DEFAULT_FLUSH_TIMEOUT: u32 = 5000;
+const DEFAULT_PUBLISH_ANALYTICS: bool = true;
 
 #[derive(Debug, Clone)]
 pub(super) struct Settings {
@@ -42,6 +43,7 @@ pub(super) struct Settings {
     pub(super) max_queued_messages: u32,
     pub(super) max_queued_bytes: u64,
     pub(super) flush_timeout: u32,
+    pub(super) publish_analytics: bool,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            publish_analytics: DEFAULT_PUBLISH_ANALYTICS,
         }
     }
 }
@@ -161,6 +164,12 @@ pub(super) fn properties() -> Vec<glib::ParamSpec> {
             .default_value(DEFAULT_FLUSH_TIMEOUT)
             .mutable_playing()
             .build(),
+        glib::ParamSpecBoolean::builder("publish-analytics")
+            .nick("Publish analytics")
+            .blurb("Publish rsanalytics' results: full schema, one message per crossing, zone entry/exit, loitering and overcrowding event (every event, whatever frame-interval); minimal schema, the frame's counts as an \"analytics\" member")
+            .default_value(DEFAULT_PUBLISH_ANALYTICS)
+            .mutable_playing()
+            .build(),
         glib::ParamSpecBoxed::builder::<gst::Structure>("stats")
             .nick("Statistics")
             .blurb("rsmsgbroker-stats: frames, published-frames, enqueued, queued, queued-bytes, delivered, failed, dropped")
@@ -190,6 +199,7 @@ impl Settings {
             "max-queued-messages" => s.max_queued_messages = value.get().unwrap(),
             "max-queued-bytes" => s.max_queued_bytes = value.get().unwrap(),
             "flush-timeout" => s.flush_timeout = value.get().unwrap(),
+            "publish-analytics" => s.publish_analytics = value.get().unwrap(),
             _ => unimplemented!(),
         }
     }
@@ -216,6 +226,7 @@ impl Settings {
             "max-queued-messages" => s.max_queued_messages.to_value(),
             "max-queued-bytes" => s.max_queued_bytes.to_value(),
             "flush-timeout" => s.flush_timeout.to_value(),
+            "publish-analytics" => s.publish_analytics.to_value(),
             _ => unimplemented!(),
         }
     }

@@ -55,6 +55,7 @@
  *   `name in N out M` on the other side;
  * - `show-dwell` (default on): under each tracked object's box, the time it has been in
  *   each of its zones (`door 12s`, `hall 1:05`), on red while loitering.
+ *
  * The geometry is in the pixels rsanalytics saw, rescaled if the frame size differs here.
  * A frame whose only drawing is zones or lines is drawn (not passed through).
  *
