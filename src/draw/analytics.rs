@@ -11,12 +11,12 @@
 //! - A line is drawn `line-width + 1` thick in its colour, with a short arrow from its
 //!   middle towards its `in` side; its label `entrance in 5 out 2` sits by the arrow's tail
 //!   on the `out` side.
-//! - A dwell timer (`door 12s`, `hall 1:05`, `2:03:09` past an hour) goes under each
+//! - A dwell timer (`door 3.4s`, `door 12s`, `hall 1:05`, `2:03:09` past an hour) goes under each
 //!   object's box for each zone it is in with a known dwell (tracked objects), on dark grey,
 //!   on red while loitering.
 //!
-//! Everything here is drawn under the boxes (zones, lines) or with the labels (texts), in
-//! that order, so object labels stay readable.
+//! Zones and lines are drawn under the boxes, their labels under the object labels, the
+//! dwell timers last, so object labels stay readable.
 
 use super::canvas::{Canvas, Rect};
 use super::shape::Shape;
@@ -165,11 +165,12 @@ impl AnalyticsView {
     }
 }
 
-/// A dwell time as `12s`, `1:05` (minutes), `2:03:09` (hours).
+/// A dwell time as `3.4s` (under 10 s), `12s`, `1:05` (minutes), `2:03:09` (hours).
 pub fn format_dwell(ms: u64) -> String {
     let s = ms / 1000;
     match s {
-        0..=59 => format!("{s}s"),
+        0..=9 => format!("{}.{}s", s, ms % 1000 / 100),
+        10..=59 => format!("{s}s"),
         60..=3599 => format!("{}:{:02}", s / 60, s % 60),
         _ => format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
     }
@@ -254,8 +255,8 @@ impl Renderer {
         }
     }
 
-    /// Zone and line labels and dwell timers: drawn with the object labels.
-    pub(super) fn draw_analytics_labels(
+    /// Zone and line labels: drawn before the object labels (which stay on top).
+    pub(super) fn draw_analytics_names(
         &mut self,
         canvas: &mut Canvas<'_>,
         view: &AnalyticsView,
@@ -305,7 +306,18 @@ impl Renderer {
                 self.draw_label(canvas, rect, &text, color, fs);
             }
         }
-        if a.dwell {
+    }
+
+    /// Dwell timers: drawn after the object labels.
+    pub(super) fn draw_dwell(
+        &mut self,
+        canvas: &mut Canvas<'_>,
+        view: &AnalyticsView,
+        style: &Style,
+    ) {
+        let (fw, fh) = (canvas.width(), canvas.height());
+        let fs = style.font_size;
+        if style.analytics.dwell {
             for d in &view.dwell {
                 let size = self.label_size(&d.text, fs);
                 let below = d.rect.y1 + size.1 <= fh;

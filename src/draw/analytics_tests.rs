@@ -103,7 +103,9 @@ fn shapes_blend_at_their_opacity_in_rgb_and_i420() {
 
 #[test]
 fn dwell_times_read_as_seconds_minutes_and_hours() {
-    assert_eq!(format_dwell(0), "0s");
+    assert_eq!(format_dwell(0), "0.0s");
+    assert_eq!(format_dwell(3_456), "3.4s");
+    assert_eq!(format_dwell(10_000), "10s");
     assert_eq!(format_dwell(12_999), "12s");
     assert_eq!(format_dwell(65_000), "1:05");
     assert_eq!(format_dwell(7_389_000), "2:03:09");

@@ -11,9 +11,9 @@
 //! - [`analytics`]: zones, lines and dwell timers of `rsanalytics`.
 //!
 //! [`Renderer::draw_scene`] lays out one frame: pixelation of `blur-classes` first, then the
-//! zones and lines, then the trails, then every box outline, then every label (so labels are
-//! never covered by another object's box), then the zone, line and dwell labels, then the
-//! statistics line.
+//! zones and lines, then the trails, then every box outline, then the zone and line labels,
+//! then every object label (so labels are never covered by another object's box), then the
+//! dwell timers, then the statistics line.
 //!
 //! Geometry: a detection's box covers pixels `[round(x), round(x + width))` by
 //! `[round(y), round(y + height))`; the outline is drawn inside that rectangle. The label's
@@ -329,6 +329,10 @@ impl Renderer {
             }
         }
 
+        if let Some(view) = scene.analytics {
+            self.draw_analytics_names(canvas, view, style);
+        }
+
         for det in detections.iter().filter(|d| style.draws(d)) {
             let b = box_rect(det);
             if b.is_empty() || b.intersect(&frame).is_empty() {
@@ -344,7 +348,7 @@ impl Renderer {
         }
 
         if let Some(view) = scene.analytics {
-            self.draw_analytics_labels(canvas, view, style);
+            self.draw_dwell(canvas, view, style);
         }
 
         if let Some(stats) = scene.stats {
