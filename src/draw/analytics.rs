@@ -6,8 +6,8 @@
 //!   `colors` may name the zone (`door:#00ff00`), otherwise the palette colour of a hash of
 //!   its name (stable across runs). While it holds objects, its inside (the outside of its
 //!   outline for an inverse zone) is blended with that colour at `zone-alpha`; an
-//!   overcrowded zone is filled and outlined in red. Its label `door 3` (the count) sits at
-//!   its topmost point, `door 6 overcrowded` on red.
+//!   overcrowded zone is filled and outlined in red. Its label `door 3` (the count) hangs
+//!   from its topmost point, `door 6 overcrowded` on red.
 //! - A line is drawn `line-width + 1` thick in its colour, with a short arrow from its
 //!   middle towards its `in` side; its label `entrance in 5 out 2` sits by the arrow's tail
 //!   on the `out` side.
@@ -21,7 +21,7 @@
 use super::canvas::{Canvas, Rect};
 use super::shape::Shape;
 use super::style::Style;
-use super::{label_rect, Renderer, STATS_BACKGROUND};
+use super::{Renderer, STATS_BACKGROUND};
 use crate::detection::analytics::{AnalyticsFrame, ObjectAnalytics};
 
 /// Fill and outline of an overcrowded zone, and background of a loitering timer.
@@ -272,8 +272,14 @@ impl Renderer {
                 };
                 let text = zone_text(z);
                 let size = self.label_size(&text, fs);
-                let at = Rect::with_size(x.round() as i32, y.round() as i32, 0, 0);
-                let rect = label_rect(at, size, fw, fh);
+                // Inside the zone, hanging from its topmost point (clear of the lines'
+                // labels, which sit beside their middles), kept inside the frame.
+                let rect = Rect::with_size(
+                    (x.round() as i32).min(fw - size.0).max(0),
+                    (y.round() as i32).min(fh - size.1).max(0),
+                    size.0,
+                    size.1,
+                );
                 let color = if z.overcrowded {
                     ALARM
                 } else {
