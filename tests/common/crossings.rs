@@ -123,21 +123,13 @@ impl TruthVideo {
 /// A line segment `a -> b` whose `in` side is the one `in_vec` points to.
 #[derive(Debug, Clone)]
 pub struct LineDef {
-    pub name: &'static str,
+    pub name: String,
     pub a: Pt,
     pub b: Pt,
     pub in_vec: Pt,
 }
 
 impl LineDef {
-    /// rsanalytics' `lines` item: `name:ax;ay;bx;by;0;0;dx;dy`.
-    pub fn property(&self) -> String {
-        format!(
-            "{}:{};{};{};{};0;0;{};{}",
-            self.name, self.a.x, self.a.y, self.b.x, self.b.y, self.in_vec.x, self.in_vec.y
-        )
-    }
-
     /// The unit normal towards the `in` side.
     fn normal(&self) -> Pt {
         let (dx, dy) = (self.b.x - self.a.x, self.b.y - self.a.y);
@@ -279,21 +271,11 @@ pub fn naive_crossings(
 /// A polygon zone.
 #[derive(Debug, Clone)]
 pub struct ZoneDef {
-    pub name: &'static str,
+    pub name: String,
     pub points: Vec<Pt>,
 }
 
 impl ZoneDef {
-    /// rsanalytics' `zones` item: `name:x;y;x;y;...`.
-    pub fn property(&self) -> String {
-        let pts: Vec<String> = self
-            .points
-            .iter()
-            .map(|p| format!("{};{}", p.x, p.y))
-            .collect();
-        format!("{}:{}", self.name, pts.join(";"))
-    }
-
     /// Inside or on the boundary (even-odd rule).
     pub fn contains(&self, p: Pt) -> bool {
         let n = self.points.len();
@@ -359,7 +341,7 @@ impl ZoneDef {
     /// The same zone moved by (`dx`, `dy`).
     pub fn translated(&self, dx: f64, dy: f64) -> ZoneDef {
         ZoneDef {
-            name: self.name,
+            name: self.name.clone(),
             points: self
                 .points
                 .iter()
