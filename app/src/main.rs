@@ -170,6 +170,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    for w in &config.warnings {
+        eprintln!("warning: {w}");
+    }
     if command == "check" {
         print_plan(&config);
         return ExitCode::SUCCESS;

@@ -4,7 +4,8 @@
 //! ```text
 //! SOURCE ! parsebin ! rssmartrecord name=record ! decodebin ! videoconvert
 //!   ! queue name=q ! rsinfer name=infer0 ... ! rstracker name=tracker
-//!   ! [rsinfer name=inferN inference-region=objects ... !] rsmsgbroker name=sink-events ...
+//!   ! [rsinfer name=inferN inference-region=objects ... !] [rsanalytics name=analytics ... !]
+//!   ! rsmsgbroker name=sink-events ...
 //!   ! fakesink name=out
 //! ```
 //! With the web console on (`[web]`), the end is a tee with a second branch that makes the
@@ -27,6 +28,7 @@ pub const RECORDER: &str = "record";
 pub const QUEUE: &str = "q";
 pub const CONVERT: &str = "convert";
 pub const TRACKER: &str = "tracker";
+pub const ANALYTICS: &str = "analytics";
 pub const OUTPUT: &str = "out";
 /// The web console's branch (only with `[web] enabled`).
 pub const WEB_TEE: &str = "webtee";
@@ -149,6 +151,14 @@ pub fn describe(config: &Config, source: &Source, redact: bool) -> String {
         if let Some(tracker) = &source.tracker {
             parts.push(format!("rstracker name={TRACKER}{}", tracker.launch()));
         }
+    }
+    // Analytics last in the chain: on the tracks and every model's results, before the
+    // brokers publish and the web branch draws them.
+    if let Some(analytics) = &source.analytics {
+        parts.push(format!(
+            "rsanalytics name={ANALYTICS}{}",
+            analytics.launch()
+        ));
     }
     for sink in &source.sinks {
         let s = &config.sinks[sink];

@@ -173,6 +173,14 @@ impl SourceRunner {
             .is_some_and(|r| r.property::<bool>("recording"))
     }
 
+    /// rsanalytics' running counts (its `stats`), when the source runs analytics now.
+    pub fn analytics_stats(&self) -> Option<gst::Structure> {
+        self.pipeline
+            .as_ref()
+            .and_then(|p| p.by_name(pipeline::ANALYTICS))
+            .map(|a| a.property::<gst::Structure>("stats"))
+    }
+
     fn retry_event(&self, wait: Duration, attempt: u32) {
         let secs = wait.as_secs_f64();
         self.state_event(
@@ -421,6 +429,11 @@ impl SourceRunner {
                 if let Some(s) = e.structure() {
                     if s.name() == "rssmartrecord-done" {
                         self.clip_done(s);
+                    } else if let Some(event) = feed::analytics_event(&id, s, feed::unix_ms()) {
+                        log!("analytics {id}: {}", event.text);
+                        if let Some(w) = &self.web {
+                            w.feed.analytics(event);
+                        }
                     }
                 }
             }

@@ -7,7 +7,8 @@
 //! Per source: `id`, `state`, `state_text` ("reconnecting in 3 s"), `retry_in_s`, `fps_in`,
 //! `fps_processed`, `frames` (total at the end of the pipeline), `dropped`, `inference_ms`,
 //! `latency_ms`, `reconnects`, `last_frame_age_s`, `objects` (on the latest frame),
-//! `viewers`, `clips_recording`, `frames_encoded` (JPEGs made for the console). Per model:
+//! `viewers`, `clips_recording`, `frames_encoded` (JPEGs made for the console), `analytics`
+//! (rsanalytics' running counts per line and zone; `null` without analytics). Per model:
 //! `name`, `inferences_per_s`, `inference_ms` (mean time of a frame in it), `sessions`
 //! (ONNX Runtime sessions loaded from its file). Per sink and source: `name`, `source`,
 //! `sent`, `queued`, `dropped`, `failed`. Then `clips` (`recording`, `finished`),
@@ -83,6 +84,33 @@ pub fn describe_state(state: &State, now: Instant) -> (&'static str, String, Opt
         State::Ended => "ended".to_string(),
     };
     (state.name(), text, None)
+}
+
+/// rsanalytics' `stats` (`line-NAME-in`, `line-NAME-out`, `zone-NAME-count`,
+/// `zone-NAME-entries`) as `{"lines": {NAME: {"in", "out"}}, "zones": {NAME: {"count",
+/// "entries"}}}`.
+pub fn analytics_counts(stats: &gst::StructureRef) -> Value {
+    let (mut lines, mut zones) = (serde_json::Map::new(), serde_json::Map::new());
+    for (field, value) in stats.iter() {
+        let Ok(n) = value.get::<u64>() else { continue };
+        let split = |prefix: &str, suffixes: &[&'static str]| {
+            let rest = field.strip_prefix(prefix)?;
+            suffixes
+                .iter()
+                .find_map(|s| Some((rest.strip_suffix(s)?.strip_suffix('-')?, *s)))
+        };
+        let (map, name, key) = if let Some((name, key)) = split("line-", &["in", "out"]) {
+            (&mut lines, name, key)
+        } else if let Some((name, key)) = split("zone-", &["count", "entries"]) {
+            (&mut zones, name, key)
+        } else {
+            continue;
+        };
+        if let Value::Object(o) = map.entry(name.to_string()).or_insert_with(|| json!({})) {
+            o.insert(key.into(), n.into());
+        }
+    }
+    json!({"lines": lines, "zones": zones})
 }
 
 fn round(v: f64, digits: i32) -> f64 {
@@ -176,6 +204,7 @@ impl StatusBuilder {
                 "viewers": viewers,
                 "clips_recording": clips_recording,
                 "frames_encoded": s.frames_encoded(),
+                "analytics": s.analytics_stats().map_or(Value::Null, |st| analytics_counts(&st)),
             }));
             for (name, f) in s.sink_figures() {
                 sinks.push(json!({
@@ -224,6 +253,22 @@ impl StatusBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn analytics_counts_per_line_and_zone() {
+        let _ = gst::init();
+        let stats = gst::Structure::builder("rsanalytics-stats")
+            .field("line-north-gate-in", 4u64)
+            .field("line-north-gate-out", 1u64)
+            .field("zone-bay-count", 2u64)
+            .field("zone-bay-entries", 7u64)
+            .build();
+        assert_eq!(
+            analytics_counts(&stats),
+            json!({"lines": {"north-gate": {"in": 4, "out": 1}},
+                   "zones": {"bay": {"count": 2, "entries": 7}}})
+        );
+    }
 
     #[test]
     fn state_texts() {

@@ -1,6 +1,7 @@
 //! Cross-field checks, once every section is parsed: unique ids and rule names, references
 //! to models, sinks and sources that exist, recording only where it is possible, rule labels
-//! the models know, track events only from tracked sources. Also fills the defaults that
+//! the models know, track events only from tracked sources (and a warning for analytics
+//! without a tracker). Also fills the defaults that
 //! depend on other sections (`events`, `record`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -112,6 +113,16 @@ fn source(
                 );
             }
         }
+    }
+
+    if src.tracker.is_none() && src.analytics.is_some() {
+        let message = format!(
+            "source \"{}\" runs analytics without a tracker (tracker = false): zones count \
+             objects, but line crossings, dwell times, loitering and directions need track ids",
+            src.id
+        );
+        let at = s.analytics_at.or(s.tracker_at).unwrap_or(s.at);
+        ctx.warning(at, &format!("{}.analytics", s.path), message);
     }
 
     let record_key = format!("{}.record", s.path);

@@ -9,9 +9,10 @@
 //! Files: `walk.rs` (places, key paths, typed reads), `parse.rs` (the top level),
 //! `sections.rs` (`[app]`, `[reconnect]`, sinks, `[record]` and its rules), `web.rs`
 //! (`[web]`), `models.rs`,
-//! `sources.rs`, `elements.rs`, `checks.rs`, `schema.rs` (key tables and [`keys_help`]),
+//! `sources.rs`, `analytics.rs` (`[analytics]` and a source's `analytics`), `elements.rs`, `checks.rs`, `schema.rs` (key tables and [`keys_help`]),
 //! `errors.rs`, `types.rs` (what the runtime consumes).
 
+mod analytics;
 mod checks;
 mod elements;
 mod errors;

@@ -11,7 +11,7 @@ use super::errors::suggest;
 use super::models::model;
 use super::schema::SECTIONS;
 use super::sections::{self, TRACKER};
-use super::sources::source;
+use super::sources::{source, Defaults, Elements};
 use super::types::{App, Config, Props, Reconnect};
 use super::walk::{valid_name, Ctx, Field, Section};
 
@@ -35,10 +35,13 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
     let rstracker = Element::new("rstracker");
     let rsmsgbroker = Element::new("rsmsgbroker");
     let rssmartrecord = Element::new("rssmartrecord");
+    let rsanalytics = Element::new("rsanalytics");
 
     let mut app = App::default();
     let mut reconnect = Reconnect::default();
     let mut tracker = Props::default();
+    // `[analytics]`: when present, every source runs rsanalytics with these properties.
+    let mut analytics: Option<Props> = None;
     let mut web = crate::web::Settings::default();
     let mut parsed = Parsed {
         models: BTreeMap::new(),
@@ -68,6 +71,14 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
             "tracker" => {
                 if let Some(s) = ctx.table(&f) {
                     rstracker.properties(ctx, &s, &TRACKER, &mut tracker);
+                }
+            }
+            "analytics" => {
+                if let Some(s) = ctx.table(&f) {
+                    let base = Props::default();
+                    let props =
+                        super::analytics::section(ctx, &s, &rsanalytics, &base, "[analytics]");
+                    analytics = Some(props);
                 }
             }
             "events" => {
@@ -124,7 +135,16 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
     match top.get("sources") {
         Some(f) => {
             for s in ctx.tables(&f).unwrap_or_default() {
-                let raw = source(ctx, &s, &reconnect, &rstracker, &tracker);
+                let elements = Elements {
+                    tracker: &rstracker,
+                    analytics: &rsanalytics,
+                };
+                let defaults = Defaults {
+                    reconnect: &reconnect,
+                    tracker: &tracker,
+                    analytics: analytics.as_ref(),
+                };
+                let raw = source(ctx, &s, &defaults, &elements);
                 parsed.sources.push(raw);
             }
         }
@@ -135,6 +155,8 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
         ),
     }
     checks::check(ctx, &mut parsed);
+    let mut warnings = std::mem::take(&mut ctx.warnings);
+    warnings.sort_by_key(|w| (w.line, w.column));
     Config {
         path: ctx.file.clone(),
         app,
@@ -143,5 +165,6 @@ pub(super) fn document(ctx: &mut Ctx, root: &Table) -> Config {
         record: parsed.record,
         sources: parsed.sources.into_iter().map(|s| s.source).collect(),
         web,
+        warnings,
     }
 }

@@ -2,7 +2,7 @@
 //! against these tables and [`keys_help`] prints them (the source of README's table).
 
 use super::elements::{Element, Policy};
-use super::{models, sections};
+use super::{analytics, models, sections};
 
 /// One key of a section.
 pub(super) struct KeyDoc {
@@ -37,6 +37,7 @@ pub(super) const SECTIONS: &[&str] = &[
     "reconnect",
     "models",
     "tracker",
+    "analytics",
     "events",
     "sinks",
     "record",
@@ -274,6 +275,14 @@ pub(super) const SOURCE: &[KeyDoc] = &[
          properties on top of [tracker]",
     ),
     key(
+        "analytics",
+        "boolean or table",
+        "true when [analytics] exists",
+        "rsanalytics (zones, lines, directions) after the tracker and the models on objects; a \
+         table ([sources.analytics] or { ... }) gives rsanalytics properties on top of \
+         [analytics]",
+    ),
+    key(
         "events",
         "sink name or array",
         "[\"events\"] when [events] exists, else []",
@@ -364,6 +373,15 @@ pub fn keys_help() -> String {
         &[],
     );
     element(&mut out, "rstracker", &sections::TRACKER);
+    section(
+        &mut out,
+        "[analytics]",
+        "rsanalytics properties for every source (each then runs rsanalytics unless it says \
+         analytics = false); config-file is relative to the config file; zones, lines and \
+         directions are checked when the config is loaded",
+        &[],
+    );
+    element(&mut out, "rsanalytics", &analytics::ANALYTICS);
     section(
         &mut out,
         "[events], [sinks.NAME]",

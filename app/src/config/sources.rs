@@ -34,6 +34,8 @@ pub(super) struct RawSource {
     /// `record` as written, and where.
     pub record: Option<(bool, usize)>,
     pub tracker_at: Option<usize>,
+    /// Where `analytics` is, when given.
+    pub analytics_at: Option<usize>,
     /// Why a file's codec is unknown.
     pub codec_unknown: Option<String>,
 }
@@ -132,6 +134,31 @@ fn discover(path: &Path) -> Result<Option<String>, String> {
     ))
 }
 
+/// A source's `analytics`: `true`/`false`, or a table of rsanalytics properties on top of
+/// `[analytics]` (`base`).
+fn source_analytics(
+    ctx: &mut Ctx,
+    f: &Field,
+    base: Option<&Props>,
+    element: &Element,
+    source: &mut Source,
+) {
+    let owner = format!("source \"{}\": analytics", source.id);
+    if let Some(b) = f.item.as_bool() {
+        source.analytics = b.then(|| base.cloned().unwrap_or_default());
+    } else if let Some(t) = f.item.as_table_like() {
+        let t = Section::new(f.path.clone(), f.at, t);
+        let base = base.cloned().unwrap_or_default();
+        source.analytics = Some(super::analytics::section(ctx, &t, element, &base, &owner));
+    } else {
+        let message = format!(
+            "expected a boolean or a table of rsanalytics properties, found {}",
+            describe(f.item)
+        );
+        ctx.error(f.at, &f.path, message);
+    }
+}
+
 /// The value of a string key that must be one of `choices`.
 fn choice<'c>(ctx: &mut Ctx, f: &Field, choices: &[&'c str]) -> Option<&'c str> {
     let found = f
@@ -153,15 +180,28 @@ fn choice<'c>(ctx: &mut Ctx, f: &Field, choices: &[&'c str]) -> Option<&'c str> 
     found.copied()
 }
 
-/// `[[sources]]` entry `s`; `base` is `[reconnect]`, `tracked` the `[tracker]` properties
-/// (a source's own tracker table goes on top of them).
+/// The introspected elements whose properties a source may set.
+pub(super) struct Elements<'e> {
+    pub tracker: &'e Element,
+    pub analytics: &'e Element,
+}
+
+/// What a source starts from: `[reconnect]`, the `[tracker]` properties and the
+/// `[analytics]` ones (`None` without the section); a source's own tables go on top.
+pub(super) struct Defaults<'d> {
+    pub reconnect: &'d Reconnect,
+    pub tracker: &'d Props,
+    pub analytics: Option<&'d Props>,
+}
+
+/// `[[sources]]` entry `s`.
 pub(super) fn source(
     ctx: &mut Ctx,
     s: &Section,
-    base: &Reconnect,
-    tracker: &Element,
-    tracked: &Props,
+    defaults: &Defaults,
+    elements: &Elements,
 ) -> RawSource {
+    let (base, tracked, tracker) = (defaults.reconnect, defaults.tracker, elements.tracker);
     ctx.unknown_keys(s, &names(schema::SOURCE));
     let mut raw = RawSource {
         source: Source {
@@ -171,6 +211,7 @@ pub(super) fn source(
             },
             models: Vec::new(),
             tracker: Some(tracked.clone()),
+            analytics: defaults.analytics.cloned(),
             sinks: Vec::new(),
             record: false,
             source_index: None,
@@ -185,6 +226,7 @@ pub(super) fn source(
         sinks_at: None,
         record: None,
         tracker_at: None,
+        analytics_at: None,
         codec_unknown: None,
     };
     for required in ["id", "uri"] {
@@ -194,6 +236,7 @@ pub(super) fn source(
         }
     }
     let mut uri = None;
+    let mut analytics = None;
     let (mut transport, mut latency, mut mode, mut looped) = (None, None, None, None);
     for f in s.fields() {
         match f.name {
@@ -256,6 +299,8 @@ pub(super) fn source(
                     ctx.error(f.at, &f.path, message);
                 }
             }
+            // After the loop: its messages name the source's id.
+            "analytics" => analytics = Some(f.clone()),
             "events" => {
                 let list = ctx.names(&f).unwrap_or_default();
                 raw.sinks_at = Some(list.iter().map(|(_, a)| *a).collect());
@@ -284,6 +329,23 @@ pub(super) fn source(
     if raw.models_at.len() == 1 && raw.source.models[0].is_empty() {
         raw.models_at.clear();
         raw.source.models.clear();
+    }
+    if let Some(f) = analytics {
+        raw.analytics_at = Some(f.at);
+        source_analytics(
+            ctx,
+            &f,
+            defaults.analytics,
+            elements.analytics,
+            &mut raw.source,
+        );
+    }
+    if let Some(props) = &raw.source.analytics {
+        let (at, key) = match raw.analytics_at {
+            Some(at) => (at, s.child("analytics")),
+            None => (s.at, s.path.clone()),
+        };
+        super::analytics::check_source(ctx, at, &key, &raw.source.id, props);
     }
 
     let Some((uri, uri_field)) = uri else {

@@ -9,6 +9,7 @@ use gst::prelude::*;
 
 use super::*;
 
+mod analytics;
 mod bad;
 mod web;
 

@@ -54,6 +54,9 @@ pub struct Config {
     pub sources: Vec<Source>,
     /// `[web]`: the web console (on by default, on 127.0.0.1:8080).
     pub web: crate::web::Settings,
+    /// What is valid but probably not what was meant (`check` prints them, `run` logs
+    /// them), in file order.
+    pub warnings: Vec<super::ConfigError>,
 }
 
 /// `[app]`: the program's own settings.
@@ -194,6 +197,11 @@ pub struct Source {
     /// `[tracker]`, then this source's own when `tracker` is a table (`[sources.tracker]`
     /// or `{ ... }`), which replace any of the same name. `None`: no tracker.
     pub tracker: Option<Props>,
+    /// `analytics` (default true when `[analytics]` exists): rsanalytics after the tracker
+    /// and the models on objects, with its properties: those of `[analytics]`, then this
+    /// source's own when `analytics` is a table (`[sources.analytics]` or `{ ... }`), which
+    /// replace any of the same name (`config-file` made absolute). `None`: no analytics.
+    pub analytics: Option<Props>,
     /// `events` (default `["events"]` when `[events]` exists): sink names this source feeds.
     pub sinks: Vec<String>,
     /// `record` (default true when `[record]` exists and the source can be recorded).

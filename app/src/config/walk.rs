@@ -17,6 +17,8 @@ pub(super) struct Ctx {
     text: String,
     lines: Lines,
     pub errors: Vec<ConfigError>,
+    /// Valid but probably not meant (see [`super::Config::warnings`]).
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Ctx {
@@ -31,6 +33,7 @@ impl Ctx {
             lines: Lines::new(&text),
             text,
             errors: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -58,6 +61,19 @@ impl Ctx {
             key: key.to_string(),
             message: message.into(),
             suggestion,
+        });
+    }
+
+    /// Records a warning at byte offset `at`.
+    pub fn warning(&mut self, at: usize, key: &str, message: impl Into<String>) {
+        let (line, column) = self.lines.position(&self.text, at);
+        self.warnings.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            key: key.to_string(),
+            message: message.into(),
+            suggestion: None,
         });
     }
 

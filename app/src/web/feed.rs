@@ -1,5 +1,6 @@
 //! What a source tells the web console as it happens: tracker lifecycle events, rule hits,
-//! finished clips and its own state changes, as [`Event`]s in the hub (and finished clips
+//! rsanalytics' crossings, zone visits, loitering and overcrowding, finished clips and its
+//! own state changes, as [`Event`]s in the hub (and finished clips
 //! in its clip list). The event builders are plain functions of the facts; [`attach_tracker`]
 //! reads the tracker's events off its source pad (the frame metas, and the
 //! `rstracker-events` event that carries the exits of tracks ended with the stream), so the
@@ -81,6 +82,75 @@ pub fn rule_event(
         text: format!("rule {rule}: recording ({})", object(label, track)),
         data: json!({"rule": rule, "label": label, "track_id": track, "from_s": from_s}),
     }
+}
+
+/// The event of an rsanalytics element message (`rsanalytics-crossing`, `-zone`,
+/// `-loitering`, `-overcrowding`; fields as in the plugin's `detection::analytics`), kind
+/// `analytics-crossing` and so on; `None` for any other structure. Its text is also the
+/// log line's (`analytics SOURCE: TEXT`).
+pub fn analytics_event(source: &str, s: &gst::StructureRef, time_ms: i64) -> Option<Event> {
+    let name = s.name().as_str().strip_prefix("rsanalytics-")?;
+    let text_of = |f: &str| s.get::<String>(f).unwrap_or_default();
+    let count = |f: &str| s.get::<u64>(f).unwrap_or(0);
+    let track = s.get::<u64>("track-id").ok();
+    let label = text_of("label");
+    let who = object(&label, track);
+    let event = text_of("event");
+    let (text, data) = match name {
+        "crossing" => {
+            let (line, direction) = (text_of("line"), text_of("direction"));
+            let (inc, outc) = (count("in-count"), count("out-count"));
+            (
+                format!("{who} crossed {line} {direction} (in {inc}, out {outc})"),
+                json!({"line": line, "direction": direction, "in_count": inc, "out_count": outc}),
+            )
+        }
+        "zone" | "loitering" => {
+            let (zone, dwell) = (text_of("zone"), count("dwell-ms"));
+            let what = match (name, event.as_str()) {
+                ("zone", "entry") => format!("{who} entered {zone}"),
+                ("zone", "exit") => format!("{who} left {zone} after {:.1} s", dwell as f64 / 1e3),
+                ("loitering", "start") => format!("{who} loiters in {zone}"),
+                ("loitering", _) => format!("{who} stopped loitering in {zone}"),
+                _ => format!("{who} {zone}: {event}"),
+            };
+            (
+                what,
+                json!({"zone": zone, "event": event, "dwell_ms": dwell}),
+            )
+        }
+        "overcrowding" => {
+            let zone = text_of("zone");
+            let place = if zone.is_empty() {
+                "the frame".to_string()
+            } else {
+                zone.clone()
+            };
+            let n = count("count");
+            let what = match event.as_str() {
+                "start" => format!("{place} overcrowded ({n} objects)"),
+                _ => format!("{place} no longer overcrowded ({n} objects)"),
+            };
+            (what, json!({"zone": zone, "event": event, "count": n}))
+        }
+        _ => return None,
+    };
+    let mut data = match data {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    if name != "overcrowding" {
+        data.insert("track_id".into(), json!(track));
+        data.insert("label".into(), label.into());
+    }
+    Some(Event {
+        seq: 0,
+        time_ms,
+        source: source.to_string(),
+        kind: format!("analytics-{name}"),
+        text,
+        data: Value::Object(data),
+    })
 }
 
 /// What the console knows of a finished clip, from its `rssmartrecord-done` structure;
@@ -199,6 +269,11 @@ impl Feed {
         self.push(state_event(&self.source, state, text, data, unix_ms()));
     }
 
+    /// An rsanalytics element message, as built by [`analytics_event`].
+    pub fn analytics(&self, event: Event) {
+        self.push(event);
+    }
+
     /// A clip is finished (`rssmartrecord-done`): into the hub's clip list and the events.
     pub fn clip_done(&self, s: &gst::StructureRef, reason: &str) {
         let now = unix_ms();
@@ -299,6 +374,63 @@ mod tests {
             (s.data["state"].as_str(), s.data["retry_in_s"].as_i64()),
             (Some("reconnecting"), Some(3))
         );
+    }
+
+    #[test]
+    fn analytics_messages_become_events_of_their_own_kinds() {
+        init();
+        let crossing = gst::Structure::builder("rsanalytics-crossing")
+            .field("line", "middle")
+            .field("track-id", 3u64)
+            .field("direction", "in")
+            .field("label", "circle")
+            .field("in-count", 4u64)
+            .field("out-count", 2u64)
+            .build();
+        let e = analytics_event("cam1", &crossing, 42).unwrap();
+        assert_eq!(
+            (
+                e.kind.as_str(),
+                e.text.as_str(),
+                e.source.as_str(),
+                e.time_ms
+            ),
+            (
+                "analytics-crossing",
+                "circle #3 crossed middle in (in 4, out 2)",
+                "cam1",
+                42
+            )
+        );
+        assert_eq!(
+            e.data,
+            json!({"line": "middle", "direction": "in", "in_count": 4, "out_count": 2,
+                   "track_id": 3, "label": "circle"})
+        );
+        let exit = gst::Structure::builder("rsanalytics-zone")
+            .field("zone", "bay")
+            .field("track-id", 5u64)
+            .field("event", "exit")
+            .field("label", "star")
+            .field("dwell-ms", 2500u64)
+            .build();
+        let e = analytics_event("cam1", &exit, 0).unwrap();
+        assert_eq!(e.kind, "analytics-zone");
+        assert_eq!(e.text, "star #5 left bay after 2.5 s");
+        assert_eq!(
+            (e.data["event"].as_str(), e.data["dwell_ms"].as_u64()),
+            (Some("exit"), Some(2500))
+        );
+        let crowd = gst::Structure::builder("rsanalytics-overcrowding")
+            .field("zone", "")
+            .field("event", "start")
+            .field("count", 9u64)
+            .build();
+        let e = analytics_event("cam1", &crowd, 0).unwrap();
+        assert_eq!(e.text, "the frame overcrowded (9 objects)");
+        assert_eq!(e.data.get("track_id"), None);
+        let other = gst::Structure::new_empty("rstracker-entry");
+        assert!(analytics_event("cam1", &other, 0).is_none());
     }
 
     #[test]

@@ -82,7 +82,8 @@ pub struct Event {
     pub time_ms: i64,
     pub source: String,
     /// `track-entry`, `track-exit`, `track-moving`, `track-stopped`, `rule`, `clip`,
-    /// `state`.
+    /// `state`, `analytics-crossing`, `analytics-zone`, `analytics-loitering`,
+    /// `analytics-overcrowding`.
     pub kind: String,
     /// One line for people.
     pub text: String,
