@@ -2,9 +2,9 @@
 //! trails), the golden image of the default style, bad inputs, and a real pipeline
 //! (rsinfer ! rsoverlay ! x264enc ! mp4mux, decoded back).
 
-mod common;
 #[path = "rsoverlay/analytics.rs"]
 mod analytics;
+mod common;
 #[path = "rsoverlay/tracking.rs"]
 mod tracking;
 
